@@ -1,0 +1,35 @@
+# SettleGuard developer entry points. Each target creates and reuses .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint format clean
+
+$(STAMP): setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+## demo: the built-in terminal simulator on a pty, with status, totals and a settlement
+demo: $(STAMP)
+	$(PY) -m pi_agent demo
+
+## test: the whole test suite (real ptys, sockets and subprocesses)
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## bench: poll round trip against the simulator (prints figures)
+bench: $(STAMP)
+	$(PY) bench/bench_poll.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

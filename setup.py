@@ -1,0 +1,32 @@
+"""Packaging for SettleGuard (setuptools); `pip install .` gives the `settle-guard` command."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="settle-guard",
+    version="0.1.0",
+    description="A countertop guard that makes sure the card terminal's batch gets settled",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pi_agent", "pi_agent.*"]),
+    install_requires=[
+        "pyserial>=3.5",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7.4",
+            "hypothesis>=6.80",
+            "ruff>=0.4",
+        ],
+    },
+    entry_points={"console_scripts": ["settle-guard = pi_agent.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "Operating System :: POSIX :: Linux",
+        "Topic :: Office/Business :: Financial :: Point-Of-Sale",
+    ],
+)
