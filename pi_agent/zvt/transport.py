@@ -69,6 +69,7 @@ class Transport:
         self._t2_gen = 0
         self.nak_sent = 0
         self.repeats = 0
+        self._refuse = 0  # well-formed frames still to NAK (line-noise emulation)
 
     @property
     def awaiting_ack(self) -> bool:
@@ -90,6 +91,10 @@ class Transport:
         self._out += encode_frame(self._pending)
         self._sends += 1
         self._t2_gen += 1
+
+    def refuse_frames(self, count: int) -> None:
+        """NAK `count` more well-formed frames as if they were garbled (fault injection)."""
+        self._refuse += count
 
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
@@ -113,6 +118,9 @@ class Transport:
         return events
 
     def _on_link_event(self, ev: object) -> list[TransportEvent]:
+        if isinstance(ev, FrameReceived) and self._refuse > 0:
+            self._refuse -= 1
+            ev = FrameRejected(FrameError("frame refused (injected fault)"))
         if isinstance(ev, FrameReceived):
             out: list[TransportEvent] = []
             if self.serial:

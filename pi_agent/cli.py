@@ -1,0 +1,346 @@
+"""`settle-guard` command line: talk to the terminal, run the simulator, run the demo.
+
+Exit codes (stable, documented in the README):
+  0  done
+  1  the terminal answered but refused or failed (settlement failed, command refused)
+  2  bad command-line arguments
+  3  the port cannot be opened or disappeared
+  4  the terminal did not answer (timeout, no acknowledgement) or broke the protocol
+  5  settlement outcome unknown: check the batch before trying again
+  6  settlement not confirmed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PORT, EXIT_NO_ANSWER, EXIT_UNKNOWN, EXIT_DECLINED = range(7)
+
+EPILOG = """exit codes: 0 done, 1 terminal refused/failed, 2 bad arguments, 3 port unavailable,
+4 terminal not answering, 5 settlement outcome unknown, 6 settlement not confirmed"""
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _password(text: str) -> str:
+    if len(text) != 6 or not text.isdigit():
+        raise argparse.ArgumentTypeError("must be 6 digits, as set in the terminal")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("must be between 0 and 600 seconds")
+    return value
+
+
+def _currency(text: str) -> int:
+    from .money import currency_numeric
+
+    try:
+        return currency_numeric(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _baud(text: str) -> int:
+    if not text.isdigit() or int(text) not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a supported speed (e.g. 9600, 115200)")
+    return int(text)
+
+
+def _terminal_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--port",
+        metavar="URL",
+        default=os.environ.get("SETTLE_GUARD_PORT"),
+        help="terminal port: /dev/ttyUSB0, /dev/serial/by-id/..., socket://HOST:PORT "
+        "(env SETTLE_GUARD_PORT)",
+    )
+    p.add_argument(
+        "--password",
+        type=_password,
+        default=os.environ.get("SETTLE_GUARD_PASSWORD", "000000"),
+        help="terminal password, 6 digits (env SETTLE_GUARD_PASSWORD; default 000000)",
+    )
+    p.add_argument("--baud", type=_baud, default=9600, help="line speed (default 9600, 8N2)")
+    p.add_argument(
+        "--currency",
+        type=_currency,
+        default=978,
+        help="currency the terminal is set up for, e.g. EUR or CNY (default EUR)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        help="seconds to wait for each acknowledgement (default 5)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of status texts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="settle-guard",
+        description="SettleGuard: make sure the card terminal's batch gets settled.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    _terminal_options(add("status", "show the terminal's status"))
+    _terminal_options(add("totals", "show the open batch (count and amount per card type)"))
+    settle = add("settle", "settle the open batch now (end-of-day)")
+    _terminal_options(settle)
+    settle.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _terminal_options(
+        add("diag", "run the terminal's diagnosis (checks the host line, sets its clock)")
+    )
+    _terminal_options(add("init", "initialise (sign in) the terminal with its host"))
+    _terminal_options(add("register", "register with the terminal (receipts stay on the terminal)"))
+
+    from .sim import cli as sim_cli
+
+    sim_cli.add_arguments(add("sim", "run the built-in terminal simulator"))
+    demo = add("demo", "run the simulator and show status, totals and a settlement against it")
+    demo.add_argument("--trace", action="store_true", help="also show the bytes on the wire")
+    demo.add_argument("--sales", type=int, default=6, help="sales to put in the batch (default 6)")
+    return parser
+
+
+# -- output
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], human: Callable[[], None]) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    else:
+        human()
+
+
+def _batch_lines(totals: Any) -> list[str]:
+    from .money import format_amount
+
+    lines = []
+    for card in totals.cards:
+        if card.count or card.amount:
+            amount = format_amount(card.amount, totals.currency)
+            lines.append(f"  {card.card:<11} {card.count:>4}  {amount:>16}")
+    return lines
+
+
+def _batch_summary(totals: Any) -> str:
+    from .money import format_amount
+
+    receipts = ""
+    if totals.first_receipt and totals.last_receipt:
+        receipts = f" (receipts {totals.first_receipt:04d}-{totals.last_receipt:04d})"
+    noun = "transaction" if totals.count == 1 else "transactions"
+    return f"{totals.count} {noun}, {format_amount(totals.total, totals.currency)}{receipts}"
+
+
+# -- commands
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from .terminal import LineSettings, PortUnavailable
+    from .terminal.zvt import ZvtTerminal
+    from .zvt.timers import Timeouts
+
+    if not args.port:
+        raise CliError("no port given: use --port URL or set SETTLE_GUARD_PORT", EXIT_USAGE)
+    timeouts = Timeouts(t2=args.timeout, t3=args.timeout)
+    terminal = ZvtTerminal(
+        args.port,
+        password=args.password,
+        currency=args.currency,
+        timeouts=timeouts,
+        line=LineSettings(baudrate=args.baud),
+        handshake=False,
+        backoff=(60.0, 60.0),
+    )
+    if not terminal.link.wait_settled(10.0) or not terminal.connected:
+        error = terminal.link.last_error or f"cannot open port {args.port}"
+        terminal.close()
+        raise PortUnavailable(error)
+    return terminal
+
+
+def cmd_status(args: argparse.Namespace, terminal: Any) -> int:
+    status = terminal.status()
+    text = status.text_zh if args.lang == "zh" else status.text
+
+    def human() -> None:
+        print(f"Terminal on {args.port}: {text} ({status.code:02X})")
+        extra = []
+        if status.software_version:
+            extra.append(f"software {status.software_version}")
+        if status.terminal_id:
+            extra.append(f"terminal id {status.terminal_id}")
+        if extra:
+            print("  " + ", ".join(extra))
+
+    _emit(args, {"port": args.port, **status.to_json(), "text": text}, human)
+    return EXIT_OK
+
+
+def cmd_totals(args: argparse.Namespace, terminal: Any) -> int:
+    totals = terminal.totals()
+
+    def human() -> None:
+        print(f"Open batch on {args.port}: {_batch_summary(totals)}")
+        for line in _batch_lines(totals):
+            print(line)
+
+    _emit(args, {"port": args.port, **totals.to_json()}, human)
+    return EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CliError(
+            "settle needs confirmation: run it at a terminal or pass --yes", EXIT_DECLINED
+        )
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes", "j", "ja", "是")
+
+
+def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
+    from .terminal import Outcome
+
+    if not args.yes:
+        totals = terminal.totals()
+        if not _confirm(f"Settle the open batch on {args.port}: {_batch_summary(totals)}?"):
+            raise CliError("settlement not confirmed: nothing sent", EXIT_DECLINED)
+
+    def progress(p: Any) -> None:
+        if not args.json:
+            print(f"  ... {p.text_zh if args.lang == 'zh' else p.text}", flush=True)
+
+    result = terminal.settle(progress)
+
+    def human() -> None:
+        if result.outcome is Outcome.OK:
+            settled = _batch_summary(result.totals) if result.totals else "no totals reported"
+            print(f"Settled on {args.port}: {settled}")
+            for line in _batch_lines(result.totals) if result.totals else []:
+                print(line)
+            if result.receipt_lines:
+                print("  receipt:")
+                for line in result.receipt_lines:
+                    print(f"    {line}")
+        elif result.outcome is Outcome.FAILED:
+            print(
+                f"Settlement failed on {args.port}: {result.result_text} ({result.result_code:02X})"
+            )
+        else:
+            print(
+                f"Settlement outcome unknown on {args.port}: {result.error}. "
+                "Check the batch (settle-guard totals) before trying again."
+            )
+
+    _emit(args, {"port": args.port, **result.to_json()}, human)
+    return {Outcome.OK: EXIT_OK, Outcome.FAILED: EXIT_FAILED, Outcome.UNKNOWN: EXIT_UNKNOWN}[
+        result.outcome
+    ]
+
+
+def _operation(name: str, call: Callable[[Any], Any]) -> Callable[[argparse.Namespace, Any], int]:
+    def run(args: argparse.Namespace, terminal: Any) -> int:
+        result = call(terminal)
+
+        def human() -> None:
+            state = "ok" if result.ok else f"failed: {result.result_text}"
+            print(f"{name} on {args.port}: {state}")
+            if result.terminal_id:
+                print(f"  terminal id {result.terminal_id}")
+            if "host_time" in result.details:
+                print(f"  host time {result.details['host_time']}")
+
+        _emit(args, {"port": args.port, **result.to_json()}, human)
+        return EXIT_OK if result.ok else EXIT_FAILED
+
+    return run
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
+    "status": cmd_status,
+    "totals": cmd_totals,
+    "settle": cmd_settle,
+    "diag": _operation("Diagnosis", lambda t: t.diagnose()),
+    "init": _operation("Initialisation", lambda t: t.initialise()),
+    "register": _operation("Registration", lambda t: t.register()),
+}
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    print(f"settle-guard: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False, sort_keys=True))
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sim":
+        from .sim import cli as sim_cli
+
+        return sim_cli.run(args)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(trace=args.trace, sales=args.sales)
+
+    from .terminal import CommandRefused, NoAnswer, PortUnavailable, ProtocolFault
+
+    terminal = None
+    try:
+        terminal = _open(args)
+        return COMMANDS[args.command](args, terminal)
+    except CliError as exc:
+        return _fail(args, str(exc), exc.code)
+    except PortUnavailable as exc:
+        return _fail(args, str(exc), EXIT_PORT)
+    except (NoAnswer, ProtocolFault) as exc:
+        return _fail(args, str(exc), EXIT_NO_ANSWER)
+    except CommandRefused as exc:
+        return _fail(args, str(exc), EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted", 130)
+    finally:
+        if terminal is not None:
+            terminal.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""`settle-guard sim`: run the simulator on a pty, a serial device or TCP; control it on stdin."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .faults import FaultSpecError, parse_fault
+
+
+def _fault(text: str) -> str:
+    try:
+        parse_fault(text)
+    except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _sale(text: str) -> tuple[str, str]:
+    amount, _, card = text.partition(":")
+    return amount, card or "visa"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="run on a new pty (the default)")
+    where.add_argument(
+        "--device", metavar="DEV", help="run on a real serial port, e.g. /dev/ttyUSB0"
+    )
+    where.add_argument("--listen", metavar="tcp://HOST:PORT", help="ZVT over TCP (port 0: any)")
+    p.add_argument(
+        "--link", metavar="PATH", help="keep a symlink to the pty here (survives unplug)"
+    )
+    p.add_argument(
+        "--fault", action="append", type=_fault, default=[], metavar="SPEC",
+        help="inject a fault: nak:N crc:N drop:N silent:S busy:S host-down[:RC] unplug:S",
+    )  # fmt: skip
+    p.add_argument("--password", default="000000", help="terminal password (6 digits)")
+    p.add_argument("--currency", default="EUR", help="currency, e.g. EUR or CNY")
+    p.add_argument("--tid", default="29001006", help="terminal id (8 digits)")
+    p.add_argument("--baud", type=int, default=9600, help="line speed for --device and --pace")
+    p.add_argument("--pace", action="store_true", help="send and receive at the wire's speed")
+    p.add_argument("--delay", type=float, default=0.0, help="seconds before answering a command")
+    p.add_argument("--random-sales", type=float, default=0.0, metavar="PER_MIN",
+                   help="sales arriving at random, per minute")  # fmt: skip
+    p.add_argument("--scenario", type=Path, help="file of '+SECONDS command' control lines")
+    p.add_argument("--sale", action="append", type=_sale, default=[], metavar="AMOUNT[:CARD]",
+                   help="a sale already in the batch at start")  # fmt: skip
+    p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"settle-guard sim: {message}", file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..money import currency_numeric, parse_amount
+    from .server import SimServer, parse_scenario
+    from .terminal import SimTerminal
+
+    try:
+        if len(args.password) != 6 or not args.password.isdigit():
+            raise ValueError("--password must be 6 digits")
+        if len(args.tid) != 8 or not args.tid.isdigit():
+            raise ValueError("--tid must be 8 digits")
+        if args.baud <= 0 or args.delay < 0 or args.random_sales < 0:
+            raise ValueError("--baud must be positive; --delay and --random-sales not negative")
+        currency = currency_numeric(args.currency)
+        scenario = parse_scenario(args.scenario.read_text()) if args.scenario else None
+        terminal = SimTerminal(password=args.password, currency=currency, terminal_id=args.tid)
+        for amount, card in args.sale:
+            terminal.add_sale(parse_amount(amount, currency), card)
+        server = SimServer(
+            terminal,
+            link=args.link,
+            device=args.device,
+            listen=args.listen,
+            baudrate=args.baud,
+            pace=args.pace,
+            processing_delay=args.delay,
+            random_sales_per_minute=args.random_sales,
+            scenario=scenario,
+            log=lambda line: print(line, flush=True),
+        )
+        for spec in args.fault:
+            server.inject(spec)
+    except OSError as exc:
+        return _fail(f"cannot read {exc.filename}: {exc.strerror}", 2)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+
+    try:
+        server.start()
+    except Exception as exc:  # one line, never a traceback
+        where = args.device or args.listen or args.link or "pty"
+        return _fail(f"cannot open {where}: {getattr(exc, 'strerror', None) or exc}", 3)
+
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    print(f"port: {server.url}", flush=True)
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            reply = server.control(line)
+            if reply:
+                print(reply, flush=True)
+        if args.exit_on_eof:
+            done.set()
+
+    threading.Thread(target=read_stdin, name="sim control", daemon=True).start()
+    try:
+        done.wait()
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,82 @@
+"""The protocol-neutral `Terminal` interface and its errors; ZVT is the first driver behind it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+
+from .models import BatchTotals, OperationResult, Progress, SettlementResult, TerminalStatus
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class TerminalError(Exception):
+    """Base of the errors a `Terminal` raises; the message is one line fit for a person."""
+
+
+class PortUnavailable(TerminalError):
+    """The port cannot be opened, or it disappeared (unplugged)."""
+
+
+class NoAnswer(TerminalError):
+    """The port is open but the terminal did not answer in time (or never acknowledged)."""
+
+
+class ProtocolFault(TerminalError):
+    """The terminal answered with something the protocol does not allow here."""
+
+
+class CommandRefused(TerminalError):
+    """The terminal answered and refused or aborted the command."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Terminal(ABC):
+    """A payment terminal the guard can read and settle, whatever its protocol."""
+
+    @abstractmethod
+    def status(self) -> TerminalStatus: ...
+
+    @abstractmethod
+    def totals(self) -> BatchTotals:
+        """The open batch, read without closing it."""
+
+    @abstractmethod
+    def settle(self, progress: ProgressCallback | None = None) -> SettlementResult:
+        """End-of-day: close the batch. Never raises once the command may have left:
+        a lost answer is `Outcome.UNKNOWN`."""
+
+    @abstractmethod
+    def register(self) -> OperationResult: ...
+
+    @abstractmethod
+    def diagnose(self, progress: ProgressCallback | None = None) -> OperationResult: ...
+
+    @abstractmethod
+    def initialise(self, progress: ProgressCallback | None = None) -> OperationResult: ...
+
+    @abstractmethod
+    def set_clock(self, when: datetime) -> OperationResult: ...
+
+    @abstractmethod
+    def abort(self) -> OperationResult: ...
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool: ...
+
+    @abstractmethod
+    def wait_connected(self, timeout: float) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
