@@ -349,7 +349,7 @@ class SimServer:
         if self._rx:
             times.append(self._rx[0][0])
         if self._out:
-            times.append(self._tx_free)
+            times.append(self._tx_free + self._byte_time)
         if self._head_ready is not None:
             times.append(self._head_ready)
         if self._awaiting_answer_until is not None:
@@ -481,6 +481,8 @@ class SimServer:
     def _flush(self, now: float) -> None:
         data = self._transport.data_to_send()
         if data:
+            if not self._out:
+                self._tx_free = max(self._tx_free, now)  # an idle line starts sending now
             self._out += self._mangle(data)
         if not self._out:
             return
@@ -488,14 +490,14 @@ class SimServer:
             self._write(bytes(self._out))
             self._out.clear()
             return
-        if now < self._tx_free:
+        # Hand over only the bytes whose wire time has passed, as a UART delivers them.
+        count = int((now - self._tx_free) / self._byte_time)
+        if count < 1:
             return
-        # Send what the wire could have carried since it was last free, at least one byte.
-        count = max(1, int((now - self._tx_free) / self._byte_time)) if self._tx_free else 1
         chunk = bytes(self._out[:count])
         del self._out[:count]
         self._write(chunk)
-        self._tx_free = max(self._tx_free, now - self._byte_time) + len(chunk) * self._byte_time
+        self._tx_free += len(chunk) * self._byte_time
 
     def _mangle(self, data: bytes) -> bytes:
         """Apply the crc/drop faults to a frame on its way out."""

@@ -49,6 +49,7 @@ class LineSettings:
 
 
 DEFAULT_LINE = LineSettings()
+WRITE_TIMEOUT = 5.0  # T2: a frame that cannot leave in this time will not be acknowledged
 
 
 def _reason(exc: BaseException) -> str:
@@ -86,7 +87,19 @@ class Port:
         if self._trace:
             self._trace("out", data)
         try:
-            self._ser.write(data)
+            if self._fd is None:
+                self._ser.write(data)
+                return
+            # The worker owns the descriptor: plain write(2), waiting only if the driver's
+            # buffer is full (pyserial's own write costs several extra syscalls a frame).
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(self._fd, view) :]
+                except BlockingIOError:
+                    _, ready, _ = select.select([], [self._fd], [], WRITE_TIMEOUT)
+                    if not ready:
+                        raise OSError(errno.ETIMEDOUT, "write timed out") from None
         except (serial.SerialException, OSError) as exc:
             raise PortLost(f"lost the port {self.url}: {_reason(exc)}") from None
 
@@ -103,7 +116,11 @@ class Port:
                 ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
                 if not ready:
                     return b""
-                data = self._ser.read(max(1, self._ser.in_waiting))
+                data = os.read(self._fd, 4096)
+                if not data:  # readable but empty: the device or socket is gone
+                    raise OSError(errno.ENODEV, "device disconnected")
+        except BlockingIOError:
+            return b""
         except (serial.SerialException, OSError) as exc:
             raise PortLost(f"lost the port {self.url}: {_reason(exc)}") from None
         if data and self._trace:

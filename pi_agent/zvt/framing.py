@@ -109,8 +109,24 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[LinkEvent]:
         events: list[LinkEvent] = []
-        for byte in data:
-            event = self._step(byte)
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._state is _State.BODY:
+                # Fast path: copy the run up to the next DLE in one slice, not byte by byte.
+                dle = data.find(b"\x10", pos)
+                stop = end if dle < 0 else dle
+                if len(self._body) + stop - pos > MAX_APDU:
+                    events.append(
+                        self._reject(f"frame longer than the {MAX_APDU} bytes an APDU can have")
+                    )
+                    pos = stop
+                    continue
+                self._body += data[pos:stop]
+                pos = stop
+                if pos == end:
+                    break
+            event = self._step(data[pos])
+            pos += 1
             if event is not None:
                 events.append(event)
         return events
