@@ -35,20 +35,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--link", metavar="PATH", help="keep a symlink to the pty here (survives unplug)"
     )
     p.add_argument(
-        "--fault", action="append", type=_fault, default=[], metavar="SPEC",
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="SPEC",
         help="inject a fault: nak:N crc:N drop:N silent:S busy:S host-down[:RC] unplug:S",
-    )  # fmt: skip
+    )
     p.add_argument("--password", default="000000", help="terminal password (6 digits)")
     p.add_argument("--currency", default="EUR", help="currency, e.g. EUR or CNY")
     p.add_argument("--tid", default="29001006", help="terminal id (8 digits)")
     p.add_argument("--baud", type=int, default=9600, help="line speed for --device and --pace")
     p.add_argument("--pace", action="store_true", help="send and receive at the wire's speed")
     p.add_argument("--delay", type=float, default=0.0, help="seconds before answering a command")
-    p.add_argument("--random-sales", type=float, default=0.0, metavar="PER_MIN",
-                   help="sales arriving at random, per minute")  # fmt: skip
+    p.add_argument(
+        "--random-sales",
+        type=float,
+        default=0.0,
+        metavar="PER_MIN",
+        help="sales arriving at random, per minute",
+    )
     p.add_argument("--scenario", type=Path, help="file of '+SECONDS command' control lines")
-    p.add_argument("--sale", action="append", type=_sale, default=[], metavar="AMOUNT[:CARD]",
-                   help="a sale already in the batch at start")  # fmt: skip
+    p.add_argument(
+        "--sale",
+        action="append",
+        type=_sale,
+        default=[],
+        metavar="AMOUNT[:CARD]",
+        help="a sale already in the batch at start",
+    )
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
 
 

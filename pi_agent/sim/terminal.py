@@ -172,10 +172,17 @@ class SimTerminal:
     def _info(self) -> StatusInformation:
         total = sum(s.amount for s in self.batch)
         now = self.now()
-        fields = BmpFields((
-            (0x27, 0x00), (0x04, total), (0x0B, self.trace), (0x0C, now.strftime("%H%M%S")),
-            (0x0D, now.strftime("%m%d")), (0x29, self.terminal_id), (0x60, self.totals()),
-        ))  # fmt: skip
+        fields = BmpFields(
+            (
+                (0x27, 0x00),
+                (0x04, total),
+                (0x0B, self.trace),
+                (0x0C, now.strftime("%H%M%S")),
+                (0x0D, now.strftime("%m%d")),
+                (0x29, self.terminal_id),
+                (0x60, self.totals()),
+            )
+        )
         return StatusInformation(fields)
 
     def _turnover(self, cmd: TurnoverTotals, host_down: int | None) -> list[Message]:

@@ -67,8 +67,9 @@ class PortLost(PortUnavailable):
 class Port:
     """An open port as the worker sees it: write bytes, read what arrives within a timeout."""
 
-    def __init__(self, url: str, ser: serial.SerialBase,
-                 trace: Callable[[str, bytes], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, url: str, ser: serial.SerialBase, trace: Callable[[str, bytes], None] | None = None
+    ) -> None:
         self.url = url
         self._ser = ser
         self._trace = trace
@@ -132,8 +133,9 @@ class Port:
             self._ser.close()
 
 
-def open_port(url: str, line: LineSettings,
-              trace: Callable[[str, bytes], None] | None = None) -> Port:  # fmt: skip
+def open_port(
+    url: str, line: LineSettings, trace: Callable[[str, bytes], None] | None = None
+) -> Port:
     try:
         ser = serial.serial_for_url(
             url,

@@ -191,6 +191,11 @@ class ZvtTerminal(Terminal):
     def link(self) -> Link:
         return self._link
 
+    def line_counters(self) -> dict[str, int]:
+        """Transport counters of the current connection: NAKs we sent, frames we repeated."""
+        transport = self._conn.transport
+        return {"naks_sent": transport.nak_sent, "repeats": transport.repeats}
+
     def wait_connected(self, timeout: float) -> bool:
         return self._link.wait_connected(timeout)
 
@@ -275,15 +280,20 @@ class ZvtTerminal(Terminal):
         if result.error is not None:
             # Even an unacknowledged frame may have arrived (its ACK lost): unknown, not failed.
             return SettlementResult(
-                Outcome.UNKNOWN, self._totals_from(result), receipt_lines=lines,
+                Outcome.UNKNOWN,
+                self._totals_from(result),
+                receipt_lines=lines,
                 error=f"End-of-Day answer lost: {result.error}",
-            )  # fmt: skip
+            )
         code = result.result_code
         if not result.ok:
             return SettlementResult(
-                Outcome.FAILED, None, code,
-                codes.result_text(code) if code is not None else "refused", lines,
-            )  # fmt: skip
+                Outcome.FAILED,
+                None,
+                code,
+                codes.result_text(code) if code is not None else "refused",
+                lines,
+            )
         return SettlementResult(
             Outcome.OK, self._totals_from(result), 0, codes.result_text(0), lines
         )

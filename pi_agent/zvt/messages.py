@@ -48,6 +48,14 @@ def _read_pw(data: bytes, what: str) -> str:
         raise MessageError(f"{what}: {exc}") from None
 
 
+def _datetime(yymmdd: str, hhmmss: str) -> datetime:
+    """BMP AA + 0C; terminals count 2-digit years from 2000 (strptime's %y would give 1969)."""
+    if len(yymmdd) != 6 or len(hhmmss) != 6:
+        raise ValueError("date and time need 6 digits each")
+    year, month, day = 2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
+    return datetime(year, month, day, int(hhmmss[:2]), int(hhmmss[2:4]), int(hhmmss[4:]))
+
+
 def _tlv_tail(fields: BmpFields, what: str, allowed: frozenset[int]) -> TlvContainer | None:
     extra = [t for t, _ in fields if t not in allowed]
     if extra:
@@ -238,9 +246,10 @@ class SetDateTime(Command):
     when: datetime = datetime(2000, 1, 1)
 
     def data(self) -> bytes:
-        fields = BmpFields(
-            ((0xAA, self.when.strftime("%y%m%d")), (0x0C, self.when.strftime("%H%M%S")))
-        )
+        if not 2000 <= self.when.year <= 2099:
+            raise MessageError("Set Date and Time: the terminal's clock counts years 2000-2099")
+        date, time = self.when.strftime("%y%m%d"), self.when.strftime("%H%M%S")
+        fields = BmpFields(((0xAA, date), (0x0C, time)))
         return _pw(self.password) + fields.encode()
 
     @classmethod
@@ -248,7 +257,7 @@ class SetDateTime(Command):
         pw = _read_pw(apdu.data, cls.name)
         try:
             fields = decode_bmps(apdu.data, 3)
-            when = datetime.strptime(fields.get(0xAA, "") + fields.get(0x0C, ""), "%y%m%d%H%M%S")
+            when = _datetime(fields.get(0xAA, ""), fields.get(0x0C, ""))
         except (ZvtError, ValueError) as exc:
             raise MessageError(f"Set Date and Time: {exc}") from None
         return cls(pw, when)
@@ -391,9 +400,7 @@ class HostDateTime(_FieldsMessage):
 
     def when(self) -> datetime | None:
         try:
-            return datetime.strptime(
-                self.fields.get(0xAA, "") + self.fields.get(0x0C, ""), "%y%m%d%H%M%S"
-            )
+            return _datetime(self.fields.get(0xAA, ""), self.fields.get(0x0C, ""))
         except ValueError:
             return None
 

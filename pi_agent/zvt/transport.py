@@ -152,9 +152,10 @@ class Transport:
             self._transmit()
             return []
         apdu, self._pending = self._pending, None
-        return [SendFailed(TransmissionError(
+        error = TransmissionError(
             f"frame {apdu[:2].hex(' ')} not acknowledged after {MAX_SENDS} sends (last: {why})"
-        ))]  # fmt: skip
+        )
+        return [SendFailed(error)]
 
     def expire(self, name: str) -> list[TransportEvent]:
         if name == "T1":

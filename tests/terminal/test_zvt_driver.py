@@ -216,7 +216,7 @@ def test_abort_while_idle_is_acknowledged(terminal: ZvtTerminal) -> None:
 def test_two_naks_are_survived_by_repeating(sim: SimServer, terminal: ZvtTerminal) -> None:
     sim.inject("nak:2")
     assert terminal.status().ready
-    assert terminal._conn.transport.repeats == 2
+    assert terminal.line_counters()["repeats"] == 2
 
 
 def test_three_naks_are_a_transmission_error_then_it_recovers(
@@ -236,7 +236,7 @@ def test_garbled_frames_from_the_terminal_are_naked_and_repeated(
     add_sales(sim)
     sim.inject(fault)
     assert terminal.totals().count == len(SALES)
-    assert terminal._conn.transport.nak_sent >= 1
+    assert terminal.line_counters()["naks_sent"] >= 1
     assert sim.faults.describe() == []
 
 
@@ -333,6 +333,6 @@ def test_over_tcp_status_totals_and_settlement() -> None:
             assert result.outcome is Outcome.OK
             assert result.totals is not None and result.totals.total == 8584
             assert driver.totals().empty
-            assert driver._conn.transport.nak_sent == 0 and not driver._conn.transport.serial
+            assert driver.line_counters() == {"naks_sent": 0, "repeats": 0}
         finally:
             driver.close()
