@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 
@@ -25,6 +25,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PORT, EXIT_NO_ANSWER, EXIT_UNKNOWN, EXIT_
 
 EPILOG = """exit codes: 0 done, 1 terminal refused/failed, 2 bad arguments, 3 port unavailable,
 4 terminal not answering, 5 settlement outcome unknown, 6 settlement not confirmed"""
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments get one line that says what is wrong, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
 
 
 class CliError(Exception):
@@ -96,7 +103,7 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="settle-guard",
         description="SettleGuard: make sure the card terminal's batch gets settled.",
         epilog=EPILOG,

@@ -1,0 +1,162 @@
+"""The simulator's I/O shell: control language, pacing, backends, and its command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pi_agent.sim import SimServer
+from pi_agent.terminal.zvt import ZvtTerminal
+from pi_agent.zvt.timers import Timeouts
+
+FAST = Timeouts(t1=0.2, t2=0.3, t3=1.0, t4=3.0)
+
+
+def test_control_language(tmp_path: Path) -> None:
+    with SimServer(link=tmp_path / "t") as sim:
+        assert sim.control("sale 12.50 girocard") == "sale: receipt 0001, girocard 12.50 EUR"
+        assert sim.control("sale 3") == "sale: receipt 0002, visa 3.00 EUR"
+        assert sim.control("fault nak:2") == "fault: nak injected"
+        assert sim.control("flag printer-not-ready on") == "flag printer-not-ready on"
+        state = json.loads(sim.control("state"))
+        assert state["count"] == 2 and state["total"] == 1550
+        assert state["status"] == "CC" and state["faults"] == ["nak:2"]
+        assert sim.control("clear") == "faults cleared"
+        assert json.loads(sim.control("state"))["faults"] == []
+        assert "sale AMOUNT" in sim.control("help")
+        for bad, needle in [
+            ("sale 1.234", "at most 2 decimals"),
+            ("sale 5 paypal", "unknown card"),
+            ("fault boom", "unknown kind"),
+            ("flag nope on", "unknown flag"),
+            ("dance", "cannot understand"),
+        ]:
+            reply = sim.control(bad)
+            assert reply.startswith("error: ") and needle in reply, reply
+
+
+def test_random_sales_arrive_while_idle(tmp_path: Path) -> None:
+    with SimServer(link=tmp_path / "t", random_sales_per_minute=1200, seed=7) as sim:
+        time.sleep(0.6)
+        assert len(sim.terminal.batch) >= 3
+
+
+def test_scenario_plays_relative_to_start(tmp_path: Path) -> None:
+    steps = [(0.0, "sale 1.00 visa"), (0.3, "sale 2.00 amex")]
+    with SimServer(link=tmp_path / "t", scenario=steps) as sim:
+        time.sleep(0.1)
+        assert len(sim.terminal.batch) == 1
+        time.sleep(0.4)
+        assert [s.card for s in sim.terminal.batch] == ["visa", "amex"]
+
+
+def test_pacing_holds_the_answer_to_the_wire_speed(tmp_path: Path) -> None:
+    # 1200 baud: 9.2 ms a byte; a status poll moves about 60 bytes, so >= 0.5 s.
+    with SimServer(link=tmp_path / "t", pace=True, baudrate=1200, timeouts=FAST) as sim:
+        driver = ZvtTerminal(sim.url, handshake=False, timeouts=Timeouts(t2=2, t3=3, t4=5))
+        try:
+            assert driver.wait_connected(5)
+            start = time.monotonic()
+            assert driver.status().ready
+            assert time.monotonic() - start >= 0.45
+        finally:
+            driver.close()
+
+
+def test_processing_delay(tmp_path: Path) -> None:
+    with SimServer(link=tmp_path / "t", processing_delay=0.4, timeouts=FAST) as sim:
+        driver = ZvtTerminal(sim.url, handshake=False, timeouts=FAST)
+        try:
+            assert driver.wait_connected(5)
+            start = time.monotonic()
+            driver.status()
+            assert time.monotonic() - start >= 0.4
+        finally:
+            driver.close()
+
+
+def test_stop_removes_the_link_and_releases_the_port(tmp_path: Path) -> None:
+    sim = SimServer(link=tmp_path / "t").start()
+    assert (tmp_path / "t").is_symlink()
+    sim.stop()
+    assert not (tmp_path / "t").exists()
+    assert not sim._thread.is_alive()
+
+
+def test_unplug_is_refused_on_a_real_device() -> None:
+    sim = SimServer(device="loop://")
+    with pytest.raises(ValueError, match="cannot be unplugged"):
+        sim.inject("unplug:1")
+
+
+def sim_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pi_agent", "sim", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_cli_prints_the_port_and_obeys_control_lines(tmp_path: Path) -> None:
+    done = sim_cli(
+        "--pty",
+        "--link",
+        str(tmp_path / "t"),
+        "--exit-on-eof",
+        "--sale",
+        "5.00:amex",
+        stdin="sale 2.50 visa\nstate\n",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"port: {tmp_path / 't'}"
+    assert lines[1] == "sale: receipt 0002, visa 2.50 EUR"
+    assert json.loads(lines[2])["total"] == 750
+
+
+def test_cli_listens_on_tcp(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pi_agent.sim", "--listen", "tcp://127.0.0.1:0"]
+    proc = subprocess.Popen(
+        [*command, "--currency", "CNY"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = proc.stdout.readline().removeprefix("port: ").strip()
+        assert url.startswith("socket://127.0.0.1:")
+        driver = ZvtTerminal(url, currency=156, timeouts=FAST)
+        try:
+            assert driver.wait_connected(5), driver.link.last_error
+            assert driver.status().ready
+            assert driver.totals().currency == 156
+        finally:
+            driver.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["--fault", "boom"], 2, "unknown kind"),
+        (["--password", "12"], 2, "6 digits"),
+        (["--currency", "XYZ"], 2, "unknown currency"),
+        (["--sale", "abc"], 2, "not a number"),
+        (["--listen", "tcp://nowhere"], 2, "tcp://HOST:PORT"),
+        (["--scenario", "/nonexistent/scenario.txt"], 2, "cannot read"),
+        (["--device", "/dev/ttyNOPE9"], 3, "/dev/ttyNOPE9"),
+    ],
+)
+def test_cli_errors_are_one_line(args: list[str], code: int, needle: str) -> None:
+    done = sim_cli(*args)
+    assert done.returncode == code, done.stderr
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
