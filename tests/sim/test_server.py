@@ -47,12 +47,15 @@ def test_random_sales_arrive_while_idle(tmp_path: Path) -> None:
 
 
 def test_scenario_plays_relative_to_start(tmp_path: Path) -> None:
-    steps = [(0.0, "sale 1.00 visa"), (0.3, "sale 2.00 amex")]
+    steps = [(0.0, "sale 1.00 visa"), (0.5, "sale 2.00 amex")]
     with SimServer(link=tmp_path / "t", scenario=steps) as sim:
-        time.sleep(0.1)
-        assert len(sim.terminal.batch) == 1
-        time.sleep(0.4)
+        start = time.monotonic()
+        while len(sim.terminal.batch) < 2 and time.monotonic() - start < 5:
+            time.sleep(0.01)
+            if len(sim.terminal.batch) == 1:
+                first_seen = time.monotonic() - start
         assert [s.card for s in sim.terminal.batch] == ["visa", "amex"]
+        assert first_seen < 0.5 <= time.monotonic() - start
 
 
 def test_pacing_holds_the_answer_to_the_wire_speed(tmp_path: Path) -> None:
