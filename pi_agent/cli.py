@@ -17,9 +17,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from . import __version__
+from . import __version__, cliargs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PORT, EXIT_NO_ANSWER, EXIT_UNKNOWN, EXIT_DECLINED = range(7)
 
@@ -27,48 +27,10 @@ EPILOG = """exit codes: 0 done, 1 terminal refused/failed, 2 bad arguments, 3 po
 4 terminal not answering, 5 settlement outcome unknown, 6 settlement not confirmed"""
 
 
-class Parser(argparse.ArgumentParser):
-    """Bad arguments get one line that says what is wrong, not a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
-
-
 class CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _password(text: str) -> str:
-    if len(text) != 6 or not text.isdigit():
-        raise argparse.ArgumentTypeError("must be 6 digits, as set in the terminal")
-    return text
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0 and 600 seconds")
-    return value
-
-
-def _currency(text: str) -> int:
-    from .money import currency_numeric
-
-    try:
-        return currency_numeric(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _baud(text: str) -> int:
-    if not text.isdigit() or int(text) not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a supported speed (e.g. 9600, 115200)")
-    return int(text)
 
 
 def _terminal_options(p: argparse.ArgumentParser) -> None:
@@ -81,20 +43,20 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--password",
-        type=_password,
+        type=cliargs.password,
         default=os.environ.get("SETTLE_GUARD_PASSWORD", "000000"),
         help="terminal password, 6 digits (env SETTLE_GUARD_PASSWORD; default 000000)",
     )
-    p.add_argument("--baud", type=_baud, default=9600, help="line speed (default 9600, 8N2)")
+    p.add_argument("--baud", type=cliargs.baud, default=9600, help="line speed (default 9600, 8N2)")
     p.add_argument(
         "--currency",
-        type=_currency,
+        type=cliargs.currency,
         default=978,
         help="currency the terminal is set up for, e.g. EUR or CNY (default EUR)",
     )
     p.add_argument(
         "--timeout",
-        type=_seconds,
+        type=cliargs.seconds,
         default=5.0,
         help="seconds to wait for each acknowledgement (default 5)",
     )
@@ -103,7 +65,7 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
+    parser = cliargs.Parser(
         prog="settle-guard",
         description="SettleGuard: make sure the card terminal's batch gets settled.",
         epilog=EPILOG,

@@ -2,7 +2,7 @@
 
 import sys
 
-from ..cli import Parser
+from ..cliargs import Parser
 from .cli import add_arguments, run
 
 parser = Parser(prog="python -m pi_agent.sim", description=__doc__)

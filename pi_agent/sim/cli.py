@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .. import cliargs
 from .faults import FaultSpecError, parse_fault
 
 
@@ -42,12 +43,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="inject a fault: nak:N crc:N drop:N silent:S busy:S host-down[:RC] unplug:S",
     )
-    p.add_argument("--password", default="000000", help="terminal password (6 digits)")
-    p.add_argument("--currency", default="EUR", help="currency, e.g. EUR or CNY")
-    p.add_argument("--tid", default="29001006", help="terminal id (8 digits)")
-    p.add_argument("--baud", type=int, default=9600, help="line speed for --device and --pace")
+    p.add_argument(
+        "--password", type=cliargs.password, default="000000", help="terminal password (6 digits)"
+    )
+    p.add_argument(
+        "--currency", type=cliargs.currency, default=978, help="currency, e.g. EUR or CNY"
+    )
+    p.add_argument(
+        "--tid", type=cliargs.terminal_id, default="29001006", help="terminal id (8 digits)"
+    )
+    p.add_argument(
+        "--baud", type=cliargs.baud, default=9600, help="line speed for --device and --pace"
+    )
     p.add_argument("--pace", action="store_true", help="send and receive at the wire's speed")
-    p.add_argument("--delay", type=float, default=0.0, help="seconds before answering a command")
+    p.add_argument(
+        "--delay", type=cliargs.non_negative, default=0.0, help="seconds before answering a command"
+    )
     p.add_argument(
         "--random-sales",
         type=float,
@@ -73,18 +84,12 @@ def _fail(message: str, code: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..money import currency_numeric, parse_amount
+    from ..money import parse_amount
     from .server import SimServer, parse_scenario
     from .terminal import SimTerminal
 
     try:
-        if len(args.password) != 6 or not args.password.isdigit():
-            raise ValueError("--password must be 6 digits")
-        if len(args.tid) != 8 or not args.tid.isdigit():
-            raise ValueError("--tid must be 8 digits")
-        if args.baud <= 0 or args.delay < 0 or args.random_sales < 0:
-            raise ValueError("--baud must be positive; --delay and --random-sales not negative")
-        currency = currency_numeric(args.currency)
+        currency = args.currency
         scenario = parse_scenario(args.scenario.read_text()) if args.scenario else None
         terminal = SimTerminal(password=args.password, currency=currency, terminal_id=args.tid)
         for amount, card in args.sale:

@@ -56,6 +56,14 @@ def _datetime(yymmdd: str, hhmmss: str) -> datetime:
     return datetime(year, month, day, int(hhmmss[:2]), int(hhmmss[2:4]), int(hhmmss[4:]))
 
 
+def _fields(data: bytes, start: int, what: str) -> BmpFields:
+    """BMP fields from `start` on; a codec error becomes a MessageError naming the message."""
+    try:
+        return decode_bmps(data, start)
+    except ZvtError as exc:
+        raise MessageError(f"{what}: {exc}") from None
+
+
 def _tlv_tail(fields: BmpFields, what: str, allowed: frozenset[int]) -> TlvContainer | None:
     extra = [t for t, _ in fields if t not in allowed]
     if extra:
@@ -129,9 +137,9 @@ class Registration(Command):
             raise MessageError("Registration: currency code truncated")
         try:
             currency = int(bcd_decode(d[4:6]))
-            fields = decode_bmps(d, 6)
         except ZvtError as exc:
-            raise MessageError(f"Registration: {exc}") from None
+            raise MessageError(f"Registration: currency: {exc}") from None
+        fields = _fields(d, 6, cls.name)
         tlv = _tlv_tail(fields, cls.name, frozenset({0x03, 0x06}))
         return cls(pw, d[3], currency, fields.get(0x03), tlv)
 
@@ -170,10 +178,7 @@ class StatusEnquiry(Command):
         if not apdu.data:
             return cls()
         pw = _read_pw(apdu.data, cls.name)
-        try:
-            fields = decode_bmps(apdu.data, 3)
-        except ZvtError as exc:
-            raise MessageError(f"Status Enquiry: {exc}") from None
+        fields = _fields(apdu.data, 3, cls.name)
         tlv = _tlv_tail(fields, cls.name, frozenset({0x03, 0x06}))
         return cls(pw, fields.get(0x03), tlv)
 
@@ -189,10 +194,7 @@ class _PasswordCommand(Command):
     @classmethod
     def from_apdu(cls, apdu: Apdu) -> _PasswordCommand:
         pw = _read_pw(apdu.data, cls.name)
-        try:
-            fields = decode_bmps(apdu.data, 3)
-        except ZvtError as exc:
-            raise MessageError(f"{cls.name}: {exc}") from None
+        fields = _fields(apdu.data, 3, cls.name)
         return cls(pw, _tlv_tail(fields, cls.name, frozenset({0x06})))
 
 
@@ -229,10 +231,7 @@ class Diagnosis(Command):
 
     @classmethod
     def from_apdu(cls, apdu: Apdu) -> Diagnosis:
-        try:
-            fields = decode_bmps(apdu.data)
-        except ZvtError as exc:
-            raise MessageError(f"Diagnosis: {exc}") from None
+        fields = _fields(apdu.data, 0, cls.name)
         return cls(_tlv_tail(fields, cls.name, frozenset({0x06})))
 
 
@@ -357,10 +356,7 @@ class _FieldsMessage(Message):
 
     @classmethod
     def from_apdu(cls, apdu: Apdu) -> _FieldsMessage:
-        try:
-            return cls(decode_bmps(apdu.data))
-        except ZvtError as exc:
-            raise MessageError(f"{cls.name}: {exc}") from None
+        return cls(_fields(apdu.data, 0, cls.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,10 +475,7 @@ class Completion(Message):
         return cls(out + BmpFields.of(((0x06, tlv),)).encode())
 
     def fields(self) -> BmpFields:
-        try:
-            return decode_bmps(self.payload)
-        except ZvtError as exc:
-            raise MessageError(f"Completion: {exc}") from None
+        return _fields(self.payload, 0, self.name)
 
     def status(self, with_software_version: bool = True) -> StatusCompletion:
         """Parse as the Completion of a Status Enquiry (spec §3.4)."""
