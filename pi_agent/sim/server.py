@@ -329,7 +329,11 @@ class SimServer:
     def _run(self) -> None:
         while not self._stop.is_set():
             now = time.monotonic()
-            self._tick(now)
+            try:
+                self._tick(now)
+            except Exception as exc:  # a bench tool must outlive any input: log, drop, go on
+                self._log(f"simulator error, dialogue dropped: {type(exc).__name__}: {exc}")
+                self._reset_line()
             fd = self._rx_fd()
             fds = [self._wake_r] + ([fd] if fd is not None else [])
             ready, _, _ = select.select(fds, [], [], self._wakeup(now))

@@ -163,3 +163,35 @@ def test_cli_errors_are_one_line(args: list[str], code: int, needle: str) -> Non
     assert needle in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_garbage_on_the_line_does_not_stop_the_simulator(tmp_path: Path) -> None:
+    import os
+    import random
+
+    from pi_agent.zvt.framing import encode_frame
+
+    rng = random.Random(3)
+    with SimServer(link=tmp_path / "t", timeouts=FAST) as sim:
+        fd = os.open(sim.url, os.O_RDWR | os.O_NOCTTY)
+        try:
+            for _ in range(50):
+                os.write(fd, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60))))
+            # Well-framed nonsense: unknown commands, broken BMPs, a truncated APDU.
+            for apdu in (
+                b"\x06\x77\x00",
+                b"\x06\x50\x03\x12\x34",
+                b"\x04\x0f\x02\x99\x00",
+                b"\x06",
+            ):
+                os.write(fd, encode_frame(apdu))
+            time.sleep(0.3)
+        finally:
+            os.close(fd)
+        assert sim._thread.is_alive()
+        driver = ZvtTerminal(sim.url, timeouts=FAST)
+        try:
+            assert driver.wait_connected(10), driver.link.last_error
+            assert driver.status().ready
+        finally:
+            driver.close()

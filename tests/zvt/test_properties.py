@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from pi_agent.zvt.apdu import Apdu
 from pi_agent.zvt.bmp import BmpFields, CardTotal, IndividualTotals, decode_bmps
+from pi_agent.zvt.dialogue import EcrConnection
 from pi_agent.zvt.errors import ZvtError
 from pi_agent.zvt.framing import ApduReader, FrameReader, FrameReceived, encode_frame
 from pi_agent.zvt.messages import (
@@ -175,3 +176,29 @@ def test_mutated_frames_never_raise_and_never_hang(message: Message, data: st.Da
             _only_zvt_errors(lambda raw: decode_message(Apdu.decode(raw)), event.apdu)
     reader.abandon()
     assert not reader.in_frame
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([StatusEnquiry("000000"), EndOfDay("000000"), LogOff()]),
+    st.lists(st.one_of(st.binary(max_size=40), messages.map(lambda m: encode_frame(m.encode()))),
+             max_size=8),
+    st.lists(st.sampled_from(["T1", "T2", "T3", "T4"]), max_size=4),
+)  # fmt: skip
+def test_the_ecr_connection_survives_any_bytes_and_expiries(command, chunks, expiries) -> None:
+    # The driver's loop must never see an exception, whatever the line delivers.
+    conn = EcrConnection()
+    conn.send(command)
+    for chunk in chunks:
+        conn.receive_data(chunk)
+        conn.data_to_send()
+    for name in expiries:
+        conn.expire(name)
+        conn.data_to_send()
+    for _ in range(3):
+        conn.expire("T2")
+    conn.expire("T3")
+    conn.expire("T4")
+    assert not conn.busy
+    assert conn.result is not None
+    assert conn.result.ok or conn.result.error is not None or conn.result.final is not None
