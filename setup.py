@@ -15,6 +15,7 @@ setup(
     packages=find_packages(include=["pi_agent", "pi_agent.*"]),
     install_requires=[
         "pyserial>=3.5",
+        "tzdata",  # zoneinfo data even where the OS lacks it
     ],
     extras_require={
         "test": [

@@ -1,0 +1,1 @@
+"""The guard's judgement: trading days and cutoffs (and, to come, policy and settlement)."""
