@@ -13,6 +13,8 @@ setup(
     license="MIT",
     python_requires=">=3.11",
     packages=find_packages(include=["pi_agent", "pi_agent.*"]),
+    # pinmap.toml is a link to hardware/pinmap.toml: one source, shipped with the package.
+    package_data={"pi_agent": ["pinmap.toml"]},
     install_requires=[
         "pyserial>=3.5",
         "tzdata",  # zoneinfo data even where the OS lacks it

@@ -8,6 +8,7 @@ Exit codes (stable, documented in the README):
   4  the terminal did not answer (timeout, no acknowledgement) or broke the protocol
   5  settlement outcome unknown: check the batch before trying again
   6  settlement not confirmed
+  7  the configuration file is missing or invalid
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from typing import Any
 from . import __version__, cliargs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PORT, EXIT_NO_ANSWER, EXIT_UNKNOWN, EXIT_DECLINED = range(7)
+EXIT_CONFIG = 7
 
 EPILOG = """exit codes: 0 done, 1 terminal refused/failed, 2 bad arguments, 3 port unavailable,
-4 terminal not answering, 5 settlement outcome unknown, 6 settlement not confirmed"""
+4 terminal not answering, 5 settlement outcome unknown, 6 settlement not confirmed,
+7 configuration invalid"""
 
 
 class CliError(Exception):
@@ -93,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _terminal_options(add("init", "initialise (sign in) the terminal with its host"))
     _terminal_options(add("register", "register with the terminal (receipts stay on the terminal)"))
+
+    config = add("config", "check, show or create the configuration file")
+    config.add_argument("action", choices=("check", "show", "init"))
+    config.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
+                        help="config file (env SETTLE_GUARD_CONFIG; default "
+                             "/var/lib/settle-guard/config.toml)")  # fmt: skip
 
     from .sim import cli as sim_cli
 
@@ -271,6 +280,33 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
 }
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from . import config
+
+    path = args.config or str(config.DEFAULT_PATH)
+    if args.action == "init":
+        if os.path.exists(path):
+            return _fail(args, f"{path} exists already: not overwritten", EXIT_CONFIG)
+        try:
+            config.save(config.Config(), path)
+        except OSError as exc:
+            return _fail(args, f"cannot write {path}: {exc.strerror}", EXIT_CONFIG)
+        print(f"wrote the default configuration to {path} (mode 0600); set the terminal port "
+              "and password, then run: settle-guard config check")  # fmt: skip
+        return EXIT_OK
+    try:
+        cfg = config.load(path)
+    except config.ConfigError as exc:
+        for error in exc.errors:
+            print(f"settle-guard: {path}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.action == "show":
+        print(config.dumps(cfg, mask_secrets=True), end="")
+    else:
+        print(f"{path}: configuration OK")
+    return EXIT_OK
+
+
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     print(f"settle-guard: {message}", file=sys.stderr)
     if getattr(args, "json", False):
@@ -285,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sim import cli as sim_cli
 
         return sim_cli.run(args)
+    if args.command == "config":
+        return cmd_config(args)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -1,0 +1,409 @@
+"""The guard's configuration: a typed TOML schema with defaults, per-field validation and
+atomic saves (temp file, fsync, rename; mode 0600 because it holds the terminal password).
+
+Errors name the field and the problem (`[settle] at: "25:00" is not a time HH:MM`), all of
+them at once, and nothing is saved while any remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .money import currency_numeric
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DISPLAYS = ("ssd1306", "sh1106", "ssd1309", "emulator")
+LOCALES = ("en", "zh-CN")
+SETTLE_MODES = ("off", "at", "ask")
+DEFAULT_PATH = Path("/var/lib/settle-guard/config.toml")
+
+
+def pin_map() -> dict[str, Any]:
+    """hardware/pinmap.toml, shipped in the package: the one source of pin numbers."""
+    with (resources.files("pi_agent") / "pinmap.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+_PINS = pin_map()
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    port: str = "/dev/ttyUSB0"
+    protocol: str = "zvt"
+    password: str = field(default="000000", metadata={"secret": True})
+    baudrate: int = 9600
+    currency: str = "EUR"
+    register: bool = True  # register at connect: progress messages to us, receipts stay put
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    timezone: str = "Europe/Berlin"
+    trading_days: tuple[str, ...] = WEEKDAYS
+    opening: time = time(9, 0)
+    closing: time = time(22, 0)
+    cutoff: time = time(23, 0)  # a cutoff before 06:00 ends the previous date's trading day
+
+
+@dataclass(frozen=True)
+class WarningsConfig:
+    amber_minutes: int = 60
+    red_minutes: int = 15
+    batch_limit: int = 1500  # settle early when the batch gets this large
+    stale_after_failures: int = 3
+    dead_after_minutes: int = 10
+    clock_drift_seconds: int = 120
+    set_terminal_clock: bool = False
+
+
+@dataclass(frozen=True)
+class SettleConfig:
+    mode: str = "off"  # off | at (settle at `at`) | ask (cashier may cancel; settles at last call)
+    at: time = time(22, 30)
+    last_call: time = time(22, 50)
+    retry_minutes: int = 5
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    interval_seconds: int = 60
+    near_cutoff_interval_seconds: int = 15
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    display: str = "emulator"
+    locale: str = "en"
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    passive_buzzer: bool = False
+    i2c_bus: int = _PINS["i2c"]["bus"]
+    oled_address: int = _PINS["i2c"]["oled_address"]
+    light_green: int = _PINS["light"]["green"]
+    light_amber: int = _PINS["light"]["amber"]
+    light_red: int = _PINS["light"]["red"]
+    buzzer_pin: int = _PINS["buzzer"]["pin"]
+    button_pin: int = _PINS["button"]["pin"]
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = "/var/lib/settle-guard/guard.db"
+    retention_days: int = 400
+
+
+@dataclass(frozen=True)
+class Config:
+    terminal: TerminalConfig = TerminalConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    warnings: WarningsConfig = WarningsConfig()
+    settle: SettleConfig = SettleConfig()
+    poll: PollConfig = PollConfig()
+    panel: PanelConfig = PanelConfig()
+    store: StoreConfig = StoreConfig()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule.timezone)
+
+    @property
+    def currency_code(self) -> int:
+        return currency_numeric(self.terminal.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str  # "[section] name"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """One or more fields are wrong; `errors` lists each with its place."""
+
+    def __init__(self, errors: list[FieldError], source: str = "") -> None:
+        self.errors = errors
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(where + "; ".join(str(e) for e in errors))
+
+
+# -- parsing one value: each parser raises ValueError with a message for the person
+
+
+def _time(value: Any) -> time:
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0)
+    if isinstance(value, str):
+        hh, _, mm = value.partition(":")
+        if hh.isdigit() and mm.isdigit() and len(mm) == 2 and int(hh) < 24 and int(mm) < 60:
+            return time(int(hh), int(mm))
+    raise ValueError(f"{value!r} is not a time HH:MM (00:00-23:59)")
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a whole number")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}-{high}")
+        return value
+
+    return parse
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"{value!r} is not one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not true or false")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty text")
+    return value.strip()
+
+
+def _password(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 6 or not value.isdigit():
+        raise ValueError("must be 6 digits, as set in the terminal")
+    return value
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(_text(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a time zone (e.g. Europe/Berlin, Asia/Shanghai)"
+        ) from None
+    return value.strip()
+
+
+def _currency(value: Any) -> str:
+    currency_numeric(value if isinstance(value, str) else str(value))  # raises with a message
+    return str(value).upper()
+
+
+def _weekdays(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError('must be a list such as ["mon", "tue", "wed", "thu", "fri"]')
+    days = tuple(str(v).lower()[:3] for v in value)
+    bad = [v for v, d in zip(value, days, strict=True) if d not in WEEKDAYS]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a weekday (mon ... sun)")
+    return tuple(d for d in WEEKDAYS if d in days)
+
+
+def _optional_time(value: Any) -> time | None:
+    return None if value in (None, "") else _time(value)
+
+
+def _baud(value: Any) -> int:
+    if value not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
+        raise ValueError(f"{value!r} is not a supported speed (9600 or 115200 usually)")
+    return value
+
+
+_PIN = _int_between(2, 27)
+PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "terminal": {"port": _text, "protocol": _choice(("zvt",)), "password": _password,
+                 "baudrate": _baud, "currency": _currency, "register": _bool},
+    "schedule": {"timezone": _timezone, "trading_days": _weekdays, "opening": _time,
+                 "closing": _time, "cutoff": _time},
+    "warnings": {"amber_minutes": _int_between(1, 720), "red_minutes": _int_between(1, 720),
+                 "batch_limit": _int_between(10, 100_000),
+                 "stale_after_failures": _int_between(1, 100),
+                 "dead_after_minutes": _int_between(1, 1440),
+                 "clock_drift_seconds": _int_between(5, 86_400),
+                 "set_terminal_clock": _bool},
+    "settle": {"mode": _choice(SETTLE_MODES), "at": _time, "last_call": _time,
+               "retry_minutes": _int_between(1, 240), "max_attempts": _int_between(1, 50)},
+    "poll": {"interval_seconds": _int_between(5, 3600),
+             "near_cutoff_interval_seconds": _int_between(5, 3600)},
+    "panel": {"display": _choice(DISPLAYS), "locale": _choice(LOCALES),
+              "quiet_start": _optional_time, "quiet_end": _optional_time,
+              "passive_buzzer": _bool, "i2c_bus": _int_between(0, 10),
+              "oled_address": _int_between(0x03, 0x77), "light_green": _PIN, "light_amber": _PIN,
+              "light_red": _PIN, "buzzer_pin": _PIN, "button_pin": _PIN},
+    "store": {"path": _text, "retention_days": _int_between(30, 3650)},
+}  # fmt: skip
+_SECTION_CLASSES = {
+    "terminal": TerminalConfig, "schedule": ScheduleConfig, "warnings": WarningsConfig,
+    "settle": SettleConfig, "poll": PollConfig, "panel": PanelConfig, "store": StoreConfig,
+}  # fmt: skip
+
+
+def _before_cutoff(t: time, cutoff: time) -> int:
+    """Minutes from `t` to the cutoff, going forward around the clock (1..1440)."""
+    minutes = (cutoff.hour * 60 + cutoff.minute) - (t.hour * 60 + t.minute)
+    return minutes % 1440 or 1440
+
+
+def _cross_checks(cfg: Config) -> list[FieldError]:
+    errors = []
+    if cfg.warnings.red_minutes >= cfg.warnings.amber_minutes:
+        errors.append(FieldError("[warnings] red_minutes", "must be less than amber_minutes"))
+    cutoff = cfg.schedule.cutoff
+    if cfg.settle.mode != "off":
+        at, last = (
+            _before_cutoff(cfg.settle.at, cutoff),
+            _before_cutoff(cfg.settle.last_call, cutoff),
+        )
+        if at > 720:
+            errors.append(
+                FieldError("[settle] at", "must be within the 12 hours before the cutoff")
+            )
+        if at <= last:
+            errors.append(FieldError("[settle] last_call", "must come after [settle] at"))
+        if last < 5:
+            errors.append(
+                FieldError("[settle] last_call", "must be at least 5 minutes before the cutoff")
+            )
+    if cfg.schedule.opening == cfg.schedule.closing:
+        errors.append(FieldError("[schedule] closing", "must differ from opening"))
+    pins = {n: getattr(cfg.panel, n) for n in ("light_green", "light_amber", "light_red",
+                                                "buzzer_pin", "button_pin")}  # fmt: skip
+    reserved = {_PINS["i2c"]["sda"], _PINS["i2c"]["scl"], _PINS["uart"]["tx"], _PINS["uart"]["rx"]}
+    seen: dict[int, str] = {}
+    for name, pin in pins.items():
+        if pin in reserved:
+            errors.append(FieldError(f"[panel] {name}", f"GPIO{pin} is taken by I2C or the UART"))
+        elif pin in seen:
+            errors.append(FieldError(f"[panel] {name}", f"GPIO{pin} is already {seen[pin]}"))
+        seen.setdefault(pin, name)
+    if (cfg.panel.quiet_start is None) != (cfg.panel.quiet_end is None):
+        errors.append(FieldError("[panel] quiet_end", "quiet hours need both start and end"))
+    return errors
+
+
+def from_dict(data: dict[str, Any], source: str = "") -> Config:
+    """Build a Config from parsed TOML; every problem is collected before raising."""
+    errors: list[FieldError] = []
+    sections: dict[str, Any] = {}
+    for name in data:
+        if name not in PARSERS:
+            errors.append(FieldError(f"[{name}]", f"unknown section (known: {', '.join(PARSERS)})"))
+    for section, parsers in PARSERS.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            errors.append(FieldError(f"[{section}]", "must be a table"))
+            continue
+        values: dict[str, Any] = {}
+        for key, raw in given.items():
+            if key not in parsers:
+                errors.append(FieldError(f"[{section}] {key}", "unknown setting"))
+                continue
+            try:
+                values[key] = parsers[key](raw)
+            except ValueError as exc:
+                errors.append(FieldError(f"[{section}] {key}", str(exc)))
+        sections[section] = _SECTION_CLASSES[section](**values)
+    if errors:
+        raise ConfigError(errors, source)
+    cfg = Config(**sections)
+    errors = _cross_checks(cfg)
+    if errors:
+        raise ConfigError(errors, source)
+    return cfg
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError([FieldError("file", "not found")], str(path)) from None
+    except PermissionError:
+        raise ConfigError(
+            [FieldError("file", "not readable (permission denied)")], str(path)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([FieldError("file", f"not valid TOML: {exc}")], str(path)) from None
+    return from_dict(data, str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, time):
+        return json.dumps(value.strftime("%H:%M"))
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def dumps(cfg: Config, *, mask_secrets: bool = False) -> str:
+    lines = ["# SettleGuard configuration (written by settle-guard; edit with care)"]
+    for section in PARSERS:
+        lines.append(f"\n[{section}]")
+        part = getattr(cfg, section)
+        for f in dataclasses.fields(part):
+            value = getattr(part, f.name)
+            if value is None:
+                continue
+            if mask_secrets and f.metadata.get("secret"):
+                lines.append(f'{f.name} = "******"')
+            else:
+                lines.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def save(cfg: Config, path: str | Path) -> None:
+    """Atomic: a reader (or a power cut) sees the old file or the new one, never half."""
+    path = Path(path)
+    text = dumps(cfg)
+    from_dict(tomllib.loads(text), str(path))  # never write what we could not read back
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def replace(cfg: Config, section: str, **changes: Any) -> Config:
+    """A copy with some fields of one section changed, validated like a loaded file."""
+    data = tomllib.loads(dumps(cfg))
+    data.setdefault(section, {}).update(changes)
+    return from_dict(data)
