@@ -89,6 +89,8 @@ class Assessment:
     batch_total: int | None = None
     currency: int = 978
     data_age: timedelta | None = None
+    snoozed: bool = False  # the cashier acknowledged: the buzzer waits, the light does not
+    quiet: bool = False  # quiet hours: only OVERDUE and FAULT may sound
 
     @property
     def time_to_cutoff(self) -> timedelta:

@@ -1,0 +1,246 @@
+"""The guard's judgement as one pure function: observations in, an `Assessment` out.
+
+No I/O, no clock reads, no languages: `assess(now, config, observations)` is tested
+exhaustively with plain data. Rules, in the order a shop meets them:
+
+* an open batch nears the cutoff: WARN at the amber lead time, URGENT at the red one;
+  a batch that crosses its cutoff unsettled is OVERDUE; an empty batch never nags;
+* auto-settle (`at` a time, or `ask` the cashier and settle at last call unless
+  cancelled) only when the terminal is ready and answering, no settlement runs, no
+  earlier outcome is open and the batch is not settled; failures retry with backoff
+  until the cutoff, then the batch is overdue;
+* the terminal's own status: reconciliation required or memory full settles early,
+  initialisation/diagnosis required signs in during opening hours, a wrong date/time
+  may be corrected, printer and out-of-order are shown;
+* a terminal that stops answering is stale after N failed polls and dead after the
+  dead-time, sooner when the cutoff is near;
+* clocks: an unsynchronised system clock, a terminal clock that drifted;
+* a batch near the size limit settles early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from ..config import Config
+from ..terminal.models import BatchTotals, Condition, TerminalStatus
+from .assessment import Action, ActionKind, Assessment, Level, Notice, Reason, ReasonKind
+from .tradingday import TradingCalendar, resolve_local
+
+BACKOFF_CAP = timedelta(minutes=60)
+
+
+@dataclass(frozen=True, slots=True)
+class SettleHistory:
+    """What the journal says about the open batch and the trading day."""
+
+    attempts: int = 0  # end-of-days tried for the open batch
+    last_state: str | None = None  # ok / failed / unknown / pending / not-sent
+    last_at: datetime | None = None
+    last_code: int | None = None
+    settled_day: date | None = None  # the last trading day whose batch was settled
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    status: TerminalStatus | None = None
+    totals: BatchTotals | None = None
+    totals_at: datetime | None = None
+    batch_day: date | None = None  # trading day the open batch was first seen in
+    failures: int = 0  # consecutive failed polls
+    last_answer_at: datetime | None = None
+    terminal_drift: timedelta | None = None  # terminal clock minus ours
+    system_synced: bool | None = None
+    settling: bool = False
+    open_outcome: bool = False  # an end-of-day whose outcome is unknown
+    history: SettleHistory = SettleHistory()
+    settle_requested: bool = False  # the cashier (long press) or the owner asked to settle now
+    settle_cancelled: bool = False  # 'ask' mode: the cashier cancelled today's auto-settle
+    snoozed_until: datetime | None = None
+
+
+def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
+    """The instant of local time `at` inside trading day `day` (before its cutoff)."""
+    cutoff_local = cal.cutoff_of(day).astimezone(cal.zone)
+    on = (
+        cutoff_local.date() if at < cutoff_local.time() else cutoff_local.date() - timedelta(days=1)
+    )
+    return resolve_local(on, at, cal.zone)
+
+
+def _in_hours(local: time, start: time, end: time) -> bool:
+    return start <= local < end if start <= end else local >= start or local < end
+
+
+def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
+    cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+    day = cal.trading_day(now)
+    cutoff = cal.cutoff_of(day)
+    left = cutoff - now
+    local = now.astimezone(cfg.zone)
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
+    trading = weekday in cfg.schedule.trading_days
+    red = timedelta(minutes=cfg.warnings.red_minutes)
+    amber = timedelta(minutes=cfg.warnings.amber_minutes)
+    totals = obs.totals
+    open_batch = totals is not None and not totals.empty
+    count = totals.count if totals else None
+    reasons: list[Reason] = []
+    notices: list[Notice] = []
+    actions: list[Action] = [Action(ActionKind.POLL)]
+
+    def reason(kind: ReasonKind, level: Level, notify: str | None = None, **detail: object) -> None:
+        reasons.append(Reason(kind, level, detail))
+        if notify is not None:
+            notices.append(Notice(f"{kind.value}:{notify}", kind, level))
+
+    # -- is the terminal answering?
+    answering = obs.failures == 0
+    if obs.failures:
+        silent_for = now - obs.last_answer_at if obs.last_answer_at else None
+        dead_after = timedelta(minutes=cfg.warnings.dead_after_minutes)
+        if open_batch and left <= red:
+            dead_after /= 2  # near the cutoff there is no time to wait
+        if silent_for is None or silent_for >= dead_after:
+            reason(ReasonKind.TERMINAL_DEAD, Level.FAULT, notify=day.isoformat(),
+                   failures=obs.failures)  # fmt: skip
+        elif obs.failures >= cfg.warnings.stale_after_failures or (open_batch and left <= red):
+            level = Level.URGENT if open_batch and left <= red else Level.WARN
+            reason(ReasonKind.TERMINAL_STALE, level, failures=obs.failures)
+
+    # -- the batch and the cutoff
+    overdue = open_batch and obs.batch_day is not None and obs.batch_day < day
+    tomorrows = open_batch and obs.history.settled_day == day  # sales after today's settlement
+    if overdue:
+        reason(ReasonKind.OVERDUE_BATCH, Level.OVERDUE, notify=str(obs.batch_day),
+               batch_day=obs.batch_day, count=count)  # fmt: skip
+    elif open_batch and trading and not tomorrows and left <= red:
+        reason(ReasonKind.OPEN_BATCH, Level.URGENT, notify=day.isoformat(),
+               minutes_left=int(left.total_seconds() // 60), count=count)  # fmt: skip
+    elif open_batch and trading and not tomorrows and left <= amber:
+        reason(ReasonKind.OPEN_BATCH, Level.WARN, minutes_left=int(left.total_seconds() // 60),
+               count=count)  # fmt: skip
+    if not trading and not open_batch:
+        reason(ReasonKind.NOT_TRADING, Level.OK)
+
+    # -- settlement state
+    history = obs.history
+    if obs.settling:
+        reason(ReasonKind.SETTLING, Level.INFO)
+    if obs.open_outcome:
+        reason(ReasonKind.SETTLE_UNKNOWN, Level.WARN)
+        actions.append(Action(ActionKind.RESOLVE, ReasonKind.SETTLE_UNKNOWN))
+    elif open_batch and history.last_state == "failed":
+        level = Level.URGENT if left <= amber or overdue else Level.WARN
+        reason(ReasonKind.SETTLE_FAILED, level, notify=f"{day}:{history.attempts}",
+               code=history.last_code, attempts=history.attempts)  # fmt: skip
+    if not open_batch and history.settled_day == day:
+        reason(ReasonKind.SETTLED, Level.OK)
+
+    # -- the terminal's own status
+    status = obs.status
+    demands_settle = False
+    if status is not None and answering:
+        cond = status.condition
+        opening_hours = _in_hours(local.time(), cfg.schedule.opening, cfg.schedule.closing)
+        if cond is Condition.NEEDS_END_OF_DAY and open_batch:
+            demands_settle = True
+            reason(ReasonKind.TERMINAL_DEMANDS_SETTLE, Level.URGENT, notify=day.isoformat(),
+                   code=status.code)  # fmt: skip
+        elif cond in (Condition.NEEDS_INITIALISATION, Condition.NEEDS_DIAGNOSIS):
+            reason(ReasonKind.SIGN_IN_NEEDED, Level.URGENT if opening_hours else Level.WARN,
+                   notify=day.isoformat(), code=status.code)  # fmt: skip
+            if opening_hours and not obs.settling:
+                actions.append(Action(ActionKind.SIGN_IN, ReasonKind.SIGN_IN_NEEDED))
+        elif cond is Condition.DATE_TIME_INCORRECT:
+            reason(ReasonKind.TERMINAL_CLOCK_WRONG, Level.WARN, notify=day.isoformat())
+            if cfg.warnings.set_terminal_clock and obs.system_synced:
+                actions.append(
+                    Action(ActionKind.SET_TERMINAL_CLOCK, ReasonKind.TERMINAL_CLOCK_WRONG)
+                )
+        elif cond is Condition.PRINTER_NOT_READY:
+            reason(ReasonKind.PRINTER, Level.WARN)
+        elif cond is Condition.OUT_OF_ORDER:
+            reason(ReasonKind.OUT_OF_ORDER, Level.FAULT, notify=day.isoformat(), code=status.code)
+        elif cond is Condition.BUSY:
+            reason(ReasonKind.TERMINAL_BUSY, Level.INFO, code=status.code)
+
+    # -- clocks
+    if obs.system_synced is False:
+        reason(ReasonKind.SYSTEM_CLOCK_UNSYNCED, Level.WARN, notify=day.isoformat())
+    drift_limit = timedelta(seconds=cfg.warnings.clock_drift_seconds)
+    if obs.terminal_drift is not None and abs(obs.terminal_drift) > drift_limit:
+        reason(ReasonKind.TERMINAL_CLOCK_WRONG, Level.WARN, notify=day.isoformat(),
+               drift_seconds=int(obs.terminal_drift.total_seconds()))  # fmt: skip
+        if cfg.warnings.set_terminal_clock and obs.system_synced:
+            actions.append(Action(ActionKind.SET_TERMINAL_CLOCK, ReasonKind.TERMINAL_CLOCK_WRONG))
+
+    # -- batch size
+    limit = cfg.warnings.batch_limit
+    near_limit = count is not None and count >= limit * 0.9
+    if near_limit:
+        reason(ReasonKind.BATCH_NEAR_LIMIT, Level.URGENT if count >= limit else Level.WARN,
+               count=count, limit=limit)  # fmt: skip
+
+    # -- settle now?
+    settle_why = _settle_reason(
+        now, cfg, cal, day, obs, overdue=overdue, demands=demands_settle, near_limit=near_limit
+    )
+    ready = status is None or status.condition in (Condition.READY, Condition.NEEDS_END_OF_DAY)
+    if (settle_why is not None and open_batch and answering and ready and not obs.settling
+            and not obs.open_outcome and _retry_due(now, cfg, history)):  # fmt: skip
+        actions.append(Action(ActionKind.SETTLE, settle_why))
+    if (cfg.settle.mode == "ask" and open_batch and not tomorrows and not obs.settle_cancelled
+            and window_start(cal, day, cfg.settle.at) <= now < cutoff):  # fmt: skip
+        reason(ReasonKind.SETTLE_PROMPT, Level.INFO,
+               last_call=window_start(cal, day, cfg.settle.last_call))  # fmt: skip
+
+    level = max((r.level for r in reasons), default=Level.OK, key=lambda lv: lv.value)
+    quiet = (cfg.panel.quiet_start is not None and cfg.panel.quiet_end is not None
+             and _in_hours(local.time(), cfg.panel.quiet_start, cfg.panel.quiet_end))  # fmt: skip
+    return Assessment(
+        at=now, trading_day=day, cutoff=cutoff, level=level, reasons=tuple(reasons),
+        notices=tuple(notices), actions=tuple(actions), batch_count=count,
+        batch_total=totals.total if totals else None,
+        currency=totals.currency if totals else cfg.currency_code,
+        data_age=now - obs.totals_at if obs.totals_at else None,
+        snoozed=obs.snoozed_until is not None and now < obs.snoozed_until, quiet=quiet,
+    )  # fmt: skip
+
+
+def _settle_reason(
+    now: datetime, cfg: Config, cal: TradingCalendar, day: date, obs: Observations, *,
+    overdue: bool, demands: bool, near_limit: bool,
+) -> ReasonKind | None:  # fmt: skip
+    """Why the batch should be settled now, or None."""
+    if obs.settle_requested:
+        return ReasonKind.OPEN_BATCH  # a person asked: any mode
+    mode = cfg.settle.mode
+    if mode == "off":
+        return None
+    if overdue:
+        return ReasonKind.OVERDUE_BATCH
+    if demands:
+        return ReasonKind.TERMINAL_DEMANDS_SETTLE
+    if near_limit:
+        return ReasonKind.BATCH_NEAR_LIMIT
+    if obs.history.settled_day == day:
+        return None  # settled today: later sales belong to tomorrow's batch
+    cutoff = cal.cutoff_of(day)
+    if mode == "at" and window_start(cal, day, cfg.settle.at) <= now < cutoff:
+        return ReasonKind.OPEN_BATCH
+    last_call = window_start(cal, day, cfg.settle.last_call)
+    if mode == "ask" and not obs.settle_cancelled and last_call <= now < cutoff:
+        return ReasonKind.SETTLE_PROMPT
+    return None
+
+
+def _retry_due(now: datetime, cfg: Config, history: SettleHistory) -> bool:
+    """Backoff after a failure: retry_minutes, doubling, capped; at most max_attempts."""
+    if history.last_state != "failed" or history.last_at is None:
+        return True
+    if history.attempts >= cfg.settle.max_attempts:
+        return False
+    wait = timedelta(minutes=cfg.settle.retry_minutes) * 2 ** max(0, history.attempts - 1)
+    return now >= history.last_at + min(wait, BACKOFF_CAP)

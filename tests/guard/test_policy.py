@@ -1,0 +1,256 @@
+"""The policy as a specification: one table row per rule, and properties over random days."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pi_agent import config
+from pi_agent.guard.assessment import ActionKind, Level, ReasonKind
+from pi_agent.guard.policy import Observations, SettleHistory, assess
+from pi_agent.guard.tradingday import TradingCalendar
+from pi_agent.terminal.models import BatchTotals, CardTypeTotal, Condition, TerminalStatus
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CFG = config.Config()  # cutoff 23:00 Berlin, amber 60, red 15, settle off
+AUTO = config.replace(CFG, "settle", mode="at", at="22:30", last_call="22:50")
+ASK = config.replace(CFG, "settle", mode="ask", at="22:30", last_call="22:50")
+DAY = date(2026, 11, 20)  # a Friday
+READY = TerminalStatus(0x00, Condition.READY, "ready")
+
+
+def at(hh: int, mm: int = 0, day: date = DAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=BERLIN).astimezone(UTC)
+
+
+def batch(count: int = 3, total: int = 4500, first: int = 1) -> BatchTotals:
+    cards = (CardTypeTotal("visa", count, total),) if count else ()
+    return BatchTotals(978, total if count else 0, cards, first if count else 0,
+                       first + count - 1 if count else 0, "29001006")  # fmt: skip
+
+
+def obs(**kw) -> Observations:
+    base = {"status": READY, "totals": batch(), "totals_at": at(12), "batch_day": DAY,
+            "last_answer_at": at(12), "system_synced": True}  # fmt: skip
+    base.update(kw)
+    return Observations(**base)
+
+
+def kinds(a) -> set[ReasonKind]:
+    return {r.kind for r in a.reasons}
+
+
+@pytest.mark.parametrize(
+    ("now", "level"),
+    [(at(12), Level.OK), (at(21, 59), Level.OK), (at(22, 0), Level.WARN), (at(22, 44), Level.WARN),
+     (at(22, 45), Level.URGENT), (at(22, 59), Level.URGENT)],
+)  # fmt: skip
+def test_open_batch_escalates_towards_the_cutoff(now: datetime, level: Level) -> None:
+    a = assess(now, CFG, obs())
+    assert a.level is level
+    assert a.time_to_cutoff == at(23) - now
+
+
+def test_a_batch_that_crossed_its_cutoff_is_overdue_and_notified_once_per_batch() -> None:
+    a = assess(at(23, 5), CFG, obs())  # the batch was first seen on DAY; it is now DAY+1
+    assert a.level is Level.OVERDUE
+    assert [n.key for n in a.notices] == [f"overdue-batch:{DAY}"]
+
+
+def test_an_empty_batch_never_nags() -> None:
+    for now in (at(22, 50), at(23, 30), at(2)):
+        a = assess(now, CFG, obs(totals=batch(0), batch_day=None))
+        assert a.level is Level.OK and not a.notices
+
+
+def test_urgent_open_batch_notifies_once_per_day() -> None:
+    a = assess(at(22, 50), CFG, obs())
+    assert [n.key for n in a.notices] == [f"open-batch:{DAY}"]
+
+
+def test_settle_mode_at_settles_in_the_window_only() -> None:
+    assert not assess(at(22, 29), AUTO, obs()).wants(ActionKind.SETTLE)
+    assert assess(at(22, 30), AUTO, obs()).wants(ActionKind.SETTLE)
+    assert not assess(at(22, 30), CFG, obs()).wants(ActionKind.SETTLE)  # mode off
+
+
+@pytest.mark.parametrize(
+    "blocker",
+    [
+        {"settling": True},
+        {"open_outcome": True},
+        {"failures": 1},
+        {"status": TerminalStatus(0x9C, Condition.BUSY, "please wait")},
+        {"history": SettleHistory(attempts=1, last_state="ok", settled_day=DAY)},
+        {"totals": batch(0)},
+    ],
+)
+def test_auto_settle_pre_checks(blocker: dict) -> None:
+    assert not assess(at(22, 35), AUTO, obs(**blocker)).wants(ActionKind.SETTLE)
+
+
+def test_an_unknown_outcome_is_resolved_not_retried() -> None:
+    a = assess(at(22, 35), AUTO, obs(open_outcome=True))
+    assert a.wants(ActionKind.RESOLVE) and not a.wants(ActionKind.SETTLE)
+    assert ReasonKind.SETTLE_UNKNOWN in kinds(a)
+
+
+def test_failed_settlement_retries_with_backoff_until_max_attempts() -> None:
+    failed = SettleHistory(attempts=2, last_state="failed", last_at=at(22, 31), last_code=0x9B)
+    assert not assess(at(22, 35), AUTO, obs(history=failed)).wants(ActionKind.SETTLE)  # 10 min
+    a = assess(at(22, 41), AUTO, obs(history=failed))
+    assert a.wants(ActionKind.SETTLE)
+    assert ReasonKind.SETTLE_FAILED in kinds(a) and a.level is Level.URGENT
+    exhausted = replace(failed, attempts=5)
+    assert not assess(at(22, 58), AUTO, obs(history=exhausted)).wants(ActionKind.SETTLE)
+
+
+def test_ask_mode_prompts_then_settles_at_last_call_unless_cancelled() -> None:
+    a = assess(at(22, 35), ASK, obs())
+    assert ReasonKind.SETTLE_PROMPT in kinds(a) and not a.wants(ActionKind.SETTLE)
+    assert assess(at(22, 50), ASK, obs()).wants(ActionKind.SETTLE)
+    assert not assess(at(22, 50), ASK, obs(settle_cancelled=True)).wants(ActionKind.SETTLE)
+    assert assess(at(22, 35), ASK, obs(settle_requested=True)).wants(ActionKind.SETTLE)
+
+
+def test_a_person_may_settle_in_any_mode() -> None:
+    assert assess(at(15), CFG, obs(settle_requested=True)).wants(ActionKind.SETTLE)
+
+
+@pytest.mark.parametrize(
+    ("code", "condition", "kind", "level"),
+    [
+        (0xF0, Condition.NEEDS_END_OF_DAY, ReasonKind.TERMINAL_DEMANDS_SETTLE, Level.URGENT),
+        (0x51, Condition.NEEDS_INITIALISATION, ReasonKind.SIGN_IN_NEEDED, Level.URGENT),
+        (0xC2, Condition.NEEDS_DIAGNOSIS, ReasonKind.SIGN_IN_NEEDED, Level.URGENT),
+        (0x62, Condition.DATE_TIME_INCORRECT, ReasonKind.TERMINAL_CLOCK_WRONG, Level.WARN),
+        (0xCC, Condition.PRINTER_NOT_READY, ReasonKind.PRINTER, Level.WARN),
+        (0xDF, Condition.OUT_OF_ORDER, ReasonKind.OUT_OF_ORDER, Level.FAULT),
+    ],
+)
+def test_terminal_status_codes(
+    code: int, condition: Condition, kind: ReasonKind, level: Level
+) -> None:
+    a = assess(at(12), CFG, obs(status=TerminalStatus(code, condition, "x")))
+    assert kind in kinds(a) and a.level is level
+
+
+def test_terminal_demanding_settlement_settles_early_when_allowed() -> None:
+    demanding = TerminalStatus(0xF0, Condition.NEEDS_END_OF_DAY, "x")
+    assert assess(at(12), AUTO, obs(status=demanding)).wants(ActionKind.SETTLE)
+    assert not assess(at(12), CFG, obs(status=demanding)).wants(ActionKind.SETTLE)
+
+
+def test_sign_in_happens_in_opening_hours_only() -> None:
+    needs = TerminalStatus(0x51, Condition.NEEDS_INITIALISATION, "x")
+    assert assess(at(10), CFG, obs(status=needs)).wants(ActionKind.SIGN_IN)
+    night = assess(at(7), CFG, obs(status=needs))
+    assert not night.wants(ActionKind.SIGN_IN) and night.level is Level.WARN
+
+
+def test_terminal_silence_goes_stale_then_dead_sooner_near_the_cutoff() -> None:
+    assert assess(at(12), CFG, obs(failures=1, last_answer_at=at(11, 59))).level is Level.OK
+    stale = assess(at(12), CFG, obs(failures=3, last_answer_at=at(11, 58)))
+    assert ReasonKind.TERMINAL_STALE in kinds(stale) and stale.level is Level.WARN
+    dead = assess(at(12), CFG, obs(failures=9, last_answer_at=at(11, 45)))
+    assert ReasonKind.TERMINAL_DEAD in kinds(dead) and dead.level is Level.FAULT
+    near = assess(at(22, 50), CFG, obs(failures=1, last_answer_at=at(22, 44)))
+    assert ReasonKind.TERMINAL_DEAD in kinds(near)  # half the dead-time near the cutoff
+
+
+def test_clock_integrity() -> None:
+    a = assess(at(12), CFG, obs(system_synced=False))
+    assert ReasonKind.SYSTEM_CLOCK_UNSYNCED in kinds(a)
+    drift = obs(terminal_drift=timedelta(minutes=5))
+    assert ReasonKind.TERMINAL_CLOCK_WRONG in kinds(assess(at(12), CFG, drift))
+    fixer = config.replace(CFG, "warnings", set_terminal_clock=True)
+    assert assess(at(12), fixer, drift).wants(ActionKind.SET_TERMINAL_CLOCK)
+    assert not assess(at(12), fixer, replace(drift, system_synced=False)).wants(
+        ActionKind.SET_TERMINAL_CLOCK
+    )  # never copy a wrong clock onto the terminal
+
+
+def test_a_batch_near_the_size_limit_settles_early() -> None:
+    big = obs(totals=batch(1400))
+    assert ReasonKind.BATCH_NEAR_LIMIT in kinds(assess(at(12), CFG, big))
+    assert assess(at(12), AUTO, obs(totals=batch(1500))).wants(ActionKind.SETTLE)
+
+
+def test_sales_after_todays_settlement_belong_to_tomorrow() -> None:
+    settled = SettleHistory(attempts=1, last_state="ok", settled_day=DAY)
+    a = assess(at(22, 50), AUTO, obs(history=settled, totals=batch(1, first=7)))
+    assert a.level is Level.OK and not a.wants(ActionKind.SETTLE)
+
+
+def test_closed_day_and_quiet_hours() -> None:
+    sunday_cfg = config.replace(CFG, "schedule", trading_days=["mon", "tue", "wed", "thu", "fri"])
+    sunday = date(2026, 11, 22)
+    a = assess(at(22, 50, sunday), sunday_cfg, obs(totals=batch(0), batch_day=None))
+    assert ReasonKind.NOT_TRADING in kinds(a) and a.level is Level.OK
+    quiet_cfg = config.replace(CFG, "panel", quiet_start="22:00", quiet_end="07:00")
+    assert assess(at(22, 50), quiet_cfg, obs()).quiet
+
+
+def test_snooze_is_reported_for_the_buzzer() -> None:
+    assert assess(at(22, 50), CFG, obs(snoozed_until=at(22, 55))).snoozed
+    assert not assess(at(22, 56), CFG, obs(snoozed_until=at(22, 55))).snoozed
+
+
+ZONES = st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Shanghai"])
+CUTOFFS = st.sampled_from(["23:00", "00:30", "02:00", "21:15"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(ZONES, CUTOFFS, st.dates(date(2025, 1, 1), date(2027, 12, 31)), st.integers(1, 40))
+def test_an_open_batch_escalates_in_order_and_settles_at_most_once(
+    zone: str, cutoff: str, day: date, count: int
+) -> None:
+    cfg = config.replace(
+        config.replace(CFG, "schedule", timezone=zone, cutoff=cutoff), "settle", mode="at",
+        at=f"{(int(cutoff[:2]) - 1) % 24:02d}:{cutoff[3:]}",
+        last_call=f"{(int(cutoff[:2]) - 1) % 24:02d}:{int(cutoff[3:]) + 10:02d}",
+    )  # fmt: skip
+    cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+    start = cal.cutoff_of(day - timedelta(days=1)) + timedelta(minutes=1)
+    history = SettleHistory()
+    levels, settles = [], 0
+    now = start
+    while now < cal.cutoff_of(day) + timedelta(hours=2):
+        settled = history.settled_day == day
+        o = Observations(status=READY, totals=batch(0 if settled else count), totals_at=now,
+                         batch_day=day if not settled else None, last_answer_at=now,
+                         system_synced=True, history=history)  # fmt: skip
+        a = assess(now, cfg, o)
+        if a.wants(ActionKind.SETTLE):
+            settles += 1
+            history = SettleHistory(attempts=1, last_state="ok", last_at=now, settled_day=day)
+        elif not settled:
+            levels.append(a.level)
+        now += timedelta(minutes=7)
+    assert settles == 1
+    assert levels == sorted(levels, key=lambda lv: lv.value)  # never de-escalates
+
+
+@settings(max_examples=150, deadline=None)
+@given(ZONES, CUTOFFS, st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31)))
+def test_without_auto_settle_an_open_batch_goes_warn_urgent_overdue(
+    zone: str, cutoff: str, start: datetime
+) -> None:
+    cfg = config.replace(CFG, "schedule", timezone=zone, cutoff=cutoff)
+    cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+    now = start.replace(tzinfo=UTC)
+    day = cal.trading_day(now)
+    seen: list[Level] = []
+    while now < cal.cutoff_of(day) + timedelta(minutes=30):
+        level = assess(now, cfg, obs(batch_day=day, totals_at=now, last_answer_at=now)).level
+        if not seen or seen[-1] is not level:
+            seen.append(level)
+        now += timedelta(minutes=5)
+    assert seen[-1] is Level.OVERDUE
+    assert seen == sorted(seen, key=lambda lv: lv.value)
+    assert set(seen) <= {Level.OK, Level.WARN, Level.URGENT, Level.OVERDUE}
