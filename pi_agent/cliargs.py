@@ -19,13 +19,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def password(text: str) -> str:
-    if len(text) != 6 or not text.isdigit():
+    if len(text) != 6 or not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError("must be 6 digits, as set in the terminal")
     return text
 
 
 def terminal_id(text: str) -> str:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError("must be 8 digits")
     return text
 

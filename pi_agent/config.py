@@ -190,7 +190,7 @@ def _text(value: Any) -> str:
 
 
 def _password(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 6 or not value.isdigit():
+    if not isinstance(value, str) or len(value) != 6 or not (value.isascii() and value.isdigit()):
         raise ValueError("must be 6 digits, as set in the terminal")
     return value
 

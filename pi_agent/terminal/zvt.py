@@ -87,7 +87,7 @@ class ZvtTerminal(Terminal):
         trace: Callable[[str, bytes], None] | None = None,
         backoff: tuple[float, float] = (0.2, 5.0),
     ) -> None:
-        if len(password) != 6 or not password.isdigit():
+        if len(password) != 6 or not (password.isascii() and password.isdigit()):
             raise ValueError("terminal password must be 6 digits")
         self.url = url
         self.password = password

@@ -16,7 +16,7 @@ def bcd_decode(raw: bytes) -> str:
 def bcd_encode(value: int | str, size: int) -> bytes:
     """`value` as `size` bytes of packed BCD, zero-padded on the left."""
     digits = str(value) if isinstance(value, int) else value
-    if not digits.isdigit() or (isinstance(value, int) and value < 0):
+    if not (digits.isascii() and digits.isdigit()) or (isinstance(value, int) and value < 0):
         raise BmpError(f"{value!r} is not a non-negative decimal number")
     if len(digits) > size * 2:
         raise BmpError(f"{value!r} does not fit in {size} BCD bytes")

@@ -77,6 +77,8 @@ TRANSITIONS: dict[tuple[State, Kind], State] = {
     (State.WAIT_ACCEPT, Kind.COMPLETION): State.DONE,
     (State.WAIT_ACCEPT, Kind.ABORT): State.DONE,
     (State.PT_MASTER, Kind.PROGRESS): State.PT_MASTER,
+    # A repeated 80 00 00: the terminal lost our ACK byte and sent it again (spec §1.4).
+    (State.PT_MASTER, Kind.ACCEPTED): State.PT_MASTER,
     (State.PT_MASTER, Kind.COMPLETION): State.DONE,
     (State.PT_MASTER, Kind.ABORT): State.DONE,
 }
@@ -139,10 +141,13 @@ class EcrConnection:
     # -- caller API
 
     def send(self, command: Command) -> None:
-        if self.state not in (State.IDLE, State.DONE):
-            raise DialogueError(
-                f"cannot send {command.name}: a dialogue is running ({self.state.value})"
+        if self.busy:
+            doing = (
+                self.state.value
+                if self.state not in (State.IDLE, State.DONE)
+                else "our last answer awaits its ACK"
             )
+            raise DialogueError(f"cannot send {command.name}: a dialogue is running ({doing})")
         apdu = command.encode()  # may raise MessageError before anything changes
         self.result = DialogueResult(command)
         self._t4 = self.timeouts.t4

@@ -34,7 +34,7 @@ EUR = 978
 
 
 def _pw(password: str) -> bytes:
-    if len(password) != 6 or not password.isdigit():
+    if len(password) != 6 or not (password.isascii() and password.isdigit()):
         raise MessageError("terminal password must be 6 digits")
     return bcd_encode(password, 3)
 

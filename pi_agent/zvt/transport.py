@@ -103,7 +103,9 @@ class Transport:
 
     def armed(self) -> tuple[Armed, ...]:
         timers = []
-        if self._reader.in_frame:
+        if self.serial and self._reader.in_frame:
+            # Only serial frames have an inter-byte limit; a TCP stream arrives in pieces,
+            # and dropping a partial APDU there would lose the stream's framing.
             timers.append(Armed("T1", self.timeouts.t1, self._t1_gen))
         if self._pending is not None:
             timers.append(Armed("T2", self.timeouts.t2, self._t2_gen))
@@ -132,8 +134,9 @@ class Transport:
             out.append(Delivered(ev.apdu))
             return out
         if isinstance(ev, FrameRejected):
-            self._out += NAK_BYTE
-            self.nak_sent += 1
+            if self.serial:  # TCP has no ACK/NAK (spec §1.6)
+                self._out += NAK_BYTE
+                self.nak_sent += 1
             return [Rejected(ev.error)]
         if isinstance(ev, AckReceived):
             if self._pending is None:
