@@ -1,0 +1,309 @@
+"""The agent: the one loop that owns the guard's state.
+
+APScheduler jobs (poll, policy tick, daily housekeeping) and the panel's button only
+post work to the loop's queue; the loop thread alone reads the terminal, writes the
+store, runs the policy and acts on it. Under systemd (NOTIFY_SOCKET set) it reports
+READY once the first poll has been tried and pings the watchdog from every tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from .clock import Clock
+from .config import Config
+from .guard.assessment import ActionKind, Assessment, Level
+from .guard.policy import Observations, SettleHistory, assess
+from .guard.settle import OutcomeStillOpen, SettlementExecutor, batch_key
+from .guard.tradingday import TradingCalendar
+from .store import Store
+from .terminal import BatchTotals, Condition, Progress, Terminal, TerminalError, TerminalStatus
+
+log = logging.getLogger(__name__)
+
+SNOOZE = timedelta(minutes=10)
+MAINTENANCE_EVERY = timedelta(minutes=30)  # sign-in / clock setting, at most this often
+
+
+class PanelSink(Protocol):
+    """What the agent needs from the panel (OLED, light, buzzer)."""
+
+    def show(self, assessment: Assessment, progress: str | None, prompt: str | None) -> None: ...
+
+
+class NullPanel:
+    def show(self, assessment: Assessment, progress: str | None, prompt: str | None) -> None:
+        pass
+
+
+def sd_notify(message: str) -> bool:
+    """Send a systemd notification if NOTIFY_SOCKET is set (no library needed)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(message.encode(), address)
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class GuardState:
+    """Everything the loop knows between ticks."""
+
+    status: TerminalStatus | None = None
+    totals: BatchTotals | None = None
+    totals_at: datetime | None = None
+    failures: int = 0
+    last_answer_at: datetime | None = None
+    last_error: str = ""
+    settling: bool = False
+    progress: str | None = None
+    settle_requested: bool = False
+    settle_cancelled_day: date | None = None
+    snoozed_until: datetime | None = None
+    last_maintenance: dict[str, datetime] = field(default_factory=dict)
+    assessment: Assessment | None = None
+
+
+class Agent:
+    def __init__(self, cfg: Config, clock: Clock, terminal: Terminal, store: Store,
+                 panel: PanelSink | None = None, *, speed: float = 1.0) -> None:  # fmt: skip
+        self.cfg = cfg
+        self.clock = clock
+        self.terminal = terminal
+        self.store = store
+        self.panel = panel or NullPanel()
+        self.speed = speed
+        self.calendar = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+        self.executor = SettlementExecutor(terminal, store, clock, self.calendar)
+        self.state = GuardState()
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._scheduler = None
+        self._thread: threading.Thread | None = None
+        self._ready_sent = False
+        self.stopped = threading.Event()
+
+    # -- requests from other threads (button, web page, scheduler): queued for the loop
+
+    def post(self, work: Callable[[], None]) -> None:
+        self._queue.put(work)
+
+    def acknowledge(self) -> None:
+        """Short press: snooze the buzzer; during the 'ask' prompt it also cancels today's."""
+        self.post(self._acknowledge)
+
+    def request_settle(self) -> None:
+        """Confirmed long press (or the owner): settle now, whatever the mode."""
+        self.post(self._request_settle)
+
+    def _acknowledge(self) -> None:
+        now = self.clock.now()
+        self.state.snoozed_until = now + SNOOZE
+        a = self.state.assessment
+        if a is not None and any(r.kind.value == "settle-prompt" for r in a.reasons):
+            self.state.settle_cancelled_day = a.trading_day
+            self.store.add_event("settle-cancelled", "info", {"day": str(a.trading_day)}, now)
+        self.tick()
+
+    def _request_settle(self) -> None:
+        self.state.settle_requested = True
+        self.tick()
+
+    # -- the work
+
+    def poll(self) -> None:
+        """Read status and totals; a failure counts towards 'stale' and 'dead'."""
+        now = self.clock.now()
+        try:
+            status = self.terminal.status()
+            totals = self.terminal.totals()
+        except TerminalError as exc:
+            self.state.failures += 1
+            self.state.last_error = str(exc)
+            self.store.add_reading("failure", {"error": str(exc)}, now)
+            log.warning("poll failed (%d in a row): %s", self.state.failures, exc)
+        else:
+            self.state.status, self.state.totals = status, totals
+            self.state.totals_at = self.state.last_answer_at = now
+            self.state.failures = 0
+            self.store.add_reading("status", status.to_json(), now)
+            self.store.add_reading("totals", totals.to_json(), now)
+            if not totals.empty:
+                self.store.batch_opened(batch_key(totals), self._day_for_new_batch(now), now)
+        if not self._ready_sent:
+            self._ready_sent = True
+            sd_notify("READY=1")
+
+    def _day_for_new_batch(self, now: datetime) -> date:
+        day = self.calendar.trading_day(now)
+        settled = [s for s in self.store.settlements(trading_day=day) if s.state == "ok"]
+        return day + timedelta(days=1) if settled else day  # after settling: tomorrow's batch
+
+    def observations(self, now: datetime) -> Observations:
+        st = self.state
+        key = batch_key(st.totals) if st.totals is not None and not st.totals.empty else None
+        history = SettleHistory()
+        if key is not None:
+            tries = self.store.settlements(batch_key=key)
+            if tries:
+                last = tries[0]
+                history = SettleHistory(len(tries), last.state, last.updated_at, last.result_code)
+        day = self.calendar.trading_day(now)
+        if any(s.state == "ok" for s in self.store.settlements(trading_day=day)):
+            history = SettleHistory(history.attempts, history.last_state, history.last_at,
+                                    history.last_code, settled_day=day)  # fmt: skip
+        return Observations(
+            status=st.status, totals=st.totals, totals_at=st.totals_at,
+            batch_day=self.store.batch_trading_day(key) if key else None,
+            failures=st.failures, last_answer_at=st.last_answer_at,
+            system_synced=self.clock.synchronised(), settling=st.settling,
+            open_outcome=bool(self.store.open_settlements()), history=history,
+            settle_requested=st.settle_requested,
+            settle_cancelled=st.settle_cancelled_day == day, snoozed_until=st.snoozed_until,
+        )  # fmt: skip
+
+    def tick(self) -> Assessment:
+        now = self.clock.now()
+        a = assess(now, self.cfg, self.observations(now))
+        previous = self.state.assessment
+        self.state.assessment = a
+        if previous is None or previous.level is not a.level:
+            self.store.add_event("level", a.level.name.lower(),
+                                 {"reasons": [r.kind.value for r in a.reasons]}, now)  # fmt: skip
+        for notice in a.notices:
+            self.store.add_event("notice", notice.level.name.lower(), {"kind": notice.kind.value},
+                                 now, key=notice.key)  # fmt: skip
+        self._show(a)
+        self._act(a)
+        sd_notify("WATCHDOG=1")
+        return self.state.assessment or a
+
+    def _show(self, a: Assessment) -> None:
+        prompt = "last-call" if any(r.kind.value == "settle-prompt" for r in a.reasons) else None
+        try:
+            self.panel.show(a, self.state.progress, prompt)
+        except Exception:  # a broken panel must never stop the guard
+            log.exception("panel update failed")
+
+    def _act(self, a: Assessment) -> None:
+        if a.wants(ActionKind.RESOLVE):
+            try:
+                self.executor.resolve_open()
+            except TerminalError as exc:
+                log.info("unknown settlement outcome still open: %s", exc)
+        settle = next((x for x in a.actions if x.kind is ActionKind.SETTLE), None)
+        if settle is not None:
+            self._settle(settle.why.value if settle.why else "policy")
+        elif a.wants(ActionKind.SIGN_IN):
+            self._maintain("sign-in", self._sign_in)
+        if a.wants(ActionKind.SET_TERMINAL_CLOCK):
+            local = self.clock.now().astimezone(self.cfg.zone).replace(tzinfo=None)
+            self._maintain("clock", lambda: self.terminal.set_clock(local))
+
+    def _settle(self, why: str) -> None:
+        st = self.state
+        st.settling, st.settle_requested = True, False
+
+        def progress(p: Progress) -> None:
+            st.progress = p.text_zh if self.cfg.panel.locale == "zh-CN" else p.text
+            if st.assessment is not None:
+                self._show(st.assessment)
+
+        now = self.clock.now()
+        try:
+            record = self.executor.settle(why, progress)
+        except (OutcomeStillOpen, TerminalError) as exc:
+            self.store.add_event("settlement", "warn", {"error": str(exc)}, now)
+            record = None
+        finally:
+            st.settling, st.progress = False, None
+        if record is not None:
+            self.store.add_event("settlement", "info" if record.state == "ok" else "urgent",
+                                 {"id": record.id, "state": record.state, "why": why,
+                                  "code": record.result_code, "note": record.note},
+                                 self.clock.now())  # fmt: skip
+        self.poll()
+        a = assess(self.clock.now(), self.cfg, self.observations(self.clock.now()))
+        self.state.assessment = a
+        self._show(a)
+
+    def _sign_in(self) -> object:
+        status = self.state.status
+        if status is not None and status.condition is Condition.NEEDS_DIAGNOSIS:
+            return self.terminal.diagnose()
+        return self.terminal.initialise()
+
+    def _maintain(self, name: str, call: Callable[[], object]) -> None:
+        now = self.clock.now()
+        last = self.state.last_maintenance.get(name)
+        if last is not None and now - last < MAINTENANCE_EVERY:
+            return
+        self.state.last_maintenance[name] = now
+        try:
+            result = call()
+        except TerminalError as exc:
+            result = str(exc)
+        self.store.add_event(name, "info", {"result": repr(result)}, now)
+        self.poll()
+
+    def housekeeping(self) -> None:
+        removed = self.store.prune(self.clock.now(), self.cfg.store.retention_days)
+        if removed:
+            log.info("pruned %d old rows", removed)
+
+    # -- lifecycle
+
+    def start(self) -> Agent:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scale = 1.0 / self.speed
+        sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                  "misfire_grace_time": 30})  # fmt: skip
+        poll_every = max(0.2, self.cfg.poll.interval_seconds * scale)
+        sched.add_job(lambda: self.post(self.poll), "interval", seconds=poll_every, id="poll")
+        sched.add_job(lambda: self.post(self.tick), "interval", seconds=max(0.2, 5 * scale),
+                      id="tick")  # fmt: skip
+        sched.add_job(lambda: self.post(self.housekeeping), "interval", hours=24, id="housekeeping")
+        self._scheduler = sched
+        self._thread = threading.Thread(target=self._loop, name="guard loop", daemon=True)
+        self.post(self.poll)
+        self.post(self.tick)
+        self._thread.start()
+        sched.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                break
+            try:
+                work()
+            except Exception:  # the guard outlives any single failure; the log says why
+                log.exception("guard loop work failed")
+        self.stopped.set()
+
+    def stop(self) -> None:
+        sd_notify("STOPPING=1")
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    @property
+    def level(self) -> Level | None:
+        return self.state.assessment.level if self.state.assessment else None
