@@ -38,6 +38,13 @@ class CliError(Exception):
 
 def _terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=os.environ.get("SETTLE_GUARD_CONFIG"),
+        help="take the terminal settings from this config file; settle then keeps "
+        "its journal in the config's store (exactly once) (env SETTLE_GUARD_CONFIG)",
+    )
+    p.add_argument(
         "--port",
         metavar="URL",
         default=os.environ.get("SETTLE_GUARD_PORT"),
@@ -47,14 +54,13 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--password",
         type=cliargs.password,
-        default=os.environ.get("SETTLE_GUARD_PASSWORD", "000000"),
+        default=os.environ.get("SETTLE_GUARD_PASSWORD"),
         help="terminal password, 6 digits (env SETTLE_GUARD_PASSWORD; default 000000)",
     )
-    p.add_argument("--baud", type=cliargs.baud, default=9600, help="line speed (default 9600, 8N2)")
+    p.add_argument("--baud", type=cliargs.baud, help="line speed (default 9600, 8N2)")
     p.add_argument(
         "--currency",
         type=cliargs.currency,
-        default=978,
         help="currency the terminal is set up for, e.g. EUR or CNY (default EUR)",
     )
     p.add_argument(
@@ -65,6 +71,26 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of status texts")
+
+
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill terminal settings: command line first, then the config file, then defaults."""
+    args.cfg = None
+    if args.config:
+        from . import config
+
+        try:
+            args.cfg = config.load(args.config)
+        except config.ConfigError as exc:
+            raise CliError(str(exc), EXIT_CONFIG) from None
+        term = args.cfg.terminal
+        args.port = args.port or term.port
+        args.password = args.password or term.password
+        args.baud = args.baud or term.baudrate
+        args.currency = args.currency or args.cfg.currency_code
+    args.password = args.password or "000000"
+    args.baud = args.baud or 9600
+    args.currency = args.currency or 978
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +250,8 @@ def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
         if not args.json:
             print(f"  ... {p.text_zh if args.lang == 'zh' else p.text}", flush=True)
 
+    if args.cfg is not None:
+        return _settle_journaled(args, terminal, progress)
     result = terminal.settle(progress)
 
     def human() -> None:
@@ -250,6 +278,55 @@ def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
     return {Outcome.OK: EXIT_OK, Outcome.FAILED: EXIT_FAILED, Outcome.UNKNOWN: EXIT_UNKNOWN}[
         result.outcome
     ]
+
+
+def _settle_journaled(args: argparse.Namespace, terminal: Any, progress: Any) -> int:
+    """Settle through the journal: a crash or a lost answer never leads to a second end-of-day."""
+    from .clock import SystemClock
+    from .guard.settle import SettlementExecutor
+    from .guard.tradingday import TradingCalendar
+    from .store import Store
+
+    cfg = args.cfg
+    store = Store(cfg.store.path)
+    try:
+        calendar = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+        record = SettlementExecutor(terminal, store, SystemClock(), calendar).settle(
+            "command line", progress
+        )
+    finally:
+        store.close()
+    if record is None:
+        _emit(
+            args,
+            {"port": args.port, "outcome": "nothing"},
+            lambda: print(f"Nothing to settle on {args.port}: the batch is empty"),
+        )
+        return EXIT_OK
+    data = {
+        "port": args.port,
+        "outcome": record.state,
+        "settlement": record.id,
+        "attempt": record.attempt,
+        "result_code": record.result_code,
+        "result_text": record.result_text,
+        "verified": record.verified,
+        "note": record.note,
+        "totals": record.totals_settled,
+        "receipt_lines": record.receipt_lines,
+    }
+
+    def human() -> None:
+        print(f"Settlement {record.id} (attempt {record.attempt}) on {args.port}: {record.state}")
+        if record.note:
+            print(f"  {record.note}")
+        if record.result_text and record.state != "ok":
+            print(f"  {record.result_text}")
+
+    _emit(args, data, human)
+    if record.state == "ok":
+        return EXIT_OK
+    return EXIT_FAILED if record.state in ("failed", "not-sent") else EXIT_UNKNOWN
 
 
 def _operation(name: str, call: Callable[[Any], Any]) -> Callable[[argparse.Namespace, Any], int]:
@@ -328,10 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(trace=args.trace, sales=args.sales)
 
+    from .guard.settle import OutcomeStillOpen
     from .terminal import CommandRefused, NoAnswer, PortUnavailable, ProtocolFault
 
     terminal = None
     try:
+        _resolve(args)
         terminal = _open(args)
         return COMMANDS[args.command](args, terminal)
     except CliError as exc:
@@ -342,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, str(exc), EXIT_NO_ANSWER)
     except CommandRefused as exc:
         return _fail(args, str(exc), EXIT_FAILED)
+    except OutcomeStillOpen as exc:
+        return _fail(args, str(exc), EXIT_UNKNOWN)
     except KeyboardInterrupt:
         return _fail(args, "interrupted", 130)
     finally:
