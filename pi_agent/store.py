@@ -1,7 +1,9 @@
 """SQLite state: readings, batches, the settlement journal, events. WAL mode; the journal's
 writes are synchronous=FULL so a committed intent survives a power cut.
 
-One owner: the agent's loop thread opens and uses the store (sqlite3 enforces it).
+One owner at a time: while the agent runs, only its loop thread uses the store; the
+thread that built it may use it again after the agent has stopped (start and stop
+hand the connection over, so sqlite3's same-thread check is relaxed on purpose).
 Migrations are numbered SQL scripts applied in order; `PRAGMA user_version` says how far.
 """
 
@@ -113,7 +115,9 @@ class Store:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, timeout=10, check_same_thread=False
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
