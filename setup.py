@@ -18,6 +18,9 @@ setup(
     install_requires=[
         "pyserial>=3.5",
         "tzdata",  # zoneinfo data even where the OS lacks it
+        "APScheduler>=3.10,<4",
+        "gpiozero>=2.0",
+        "luma.oled>=3.12",
     ],
     extras_require={
         "test": [

@@ -1,0 +1,89 @@
+"""The cashier's panel: OLED, warning light, buzzer and button behind one `Panel`.
+
+`Panel.from_config` picks the backends once: real pins on a Pi, gpiozero's MockFactory
+elsewhere (or when GPIOZERO_PIN_FACTORY=mock); a real OLED driver, or luma's dummy for
+`display = "emulator"`. The agent calls `show()`; the button posts to the agent.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from ..config import Config
+from ..guard.assessment import Assessment
+from .devices import AckButton, Alarm, Light, Oled
+from .screens import render
+
+__all__ = ["Panel"]
+
+
+def _choose_pin_factory() -> None:
+    """Mock pins where there is no GPIO hardware; decided once, before any device exists."""
+    from gpiozero import Device
+
+    wants_mock = os.environ.get("GPIOZERO_PIN_FACTORY") == "mock"
+    if wants_mock or not Path("/dev/gpiochip0").exists():
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        if not isinstance(Device.pin_factory, MockFactory):
+            Device.pin_factory = MockFactory(pin_class=MockPWMPin)
+
+
+class Panel:
+    def __init__(self, cfg: Config, oled: Oled, light: Light, alarm: Alarm, *,
+                 on_ack: Callable[[], None], on_settle: Callable[[], None]) -> None:  # fmt: skip
+        self.cfg = cfg
+        self.oled, self.light, self.alarm = oled, light, alarm
+        self._lock = threading.Lock()
+        self._last: tuple[Assessment, str | None, str | None] | None = None
+        self.button = AckButton(cfg.panel.button_pin, on_ack, on_settle, on_ask=self._redraw)
+
+    @classmethod
+    def from_config(cls, cfg: Config, on_ack: Callable[[], None],
+                    on_settle: Callable[[], None], alarm_scale: float = 1.0) -> Panel:  # fmt: skip
+        _choose_pin_factory()
+        p = cfg.panel
+        return cls(
+            cfg,
+            Oled.create(p.display, p.i2c_bus, p.oled_address),
+            Light(p.light_green, p.light_amber, p.light_red),
+            Alarm(p.buzzer_pin, alarm_scale),
+            on_ack=on_ack,
+            on_settle=on_settle,
+        )
+
+    @property
+    def image(self) -> Image.Image:
+        return self.oled.image
+
+    def show(self, assessment: Assessment, progress: str | None, prompt: str | None) -> None:
+        with self._lock:
+            self._last = (assessment, progress, prompt)
+            if self.button.confirm.asking(time.monotonic()):
+                prompt = "settle-now"
+            local = assessment.at.astimezone(self.cfg.zone)
+            self.oled.show(render(assessment, local, self.cfg.panel.locale, progress, prompt))
+            self.light.show(assessment.level)
+            self.alarm.sound(assessment.level, assessment.snoozed, assessment.quiet)
+
+    def _redraw(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+
+    def light_state(self) -> str:
+        return self.light.state
+
+    def alarm_state(self) -> str:
+        return self.alarm.state
+
+    def close(self) -> None:
+        self.button.close()
+        self.alarm.close()
+        self.light.close()
+        self.oled.close()

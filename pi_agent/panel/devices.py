@@ -1,0 +1,190 @@
+"""The parts on the bench: OLED, warning light, buzzer and button, each through one library.
+
+Backends are chosen once, at start-up: luma's dummy device stands in for the OLED and
+gpiozero's MockFactory for the pins when no hardware is present.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from gpiozero import LED, Button, Buzzer
+from PIL import Image
+
+from ..guard.assessment import Level
+
+# (on seconds, off seconds) per level; None = silent. WARN: one beep a minute.
+ALARM_PATTERNS: dict[Level, tuple[float, float] | None] = {
+    Level.OK: None,
+    Level.INFO: None,
+    Level.WARN: (0.15, 59.85),
+    Level.URGENT: (0.15, 9.85),
+    Level.OVERDUE: (0.3, 4.7),
+    Level.FAULT: (1.0, 29.0),
+}
+
+
+class Oled:
+    """A 128x64 I2C OLED (SSD1306, SH1106 or SSD1309 at 0x3C), or luma's in-memory dummy.
+
+    Wiring: VCC 3V3, GND, SDA GPIO2, SCL GPIO3 (I2C bus 1).
+    """
+
+    def __init__(self, device: object) -> None:
+        self._device = device
+        self.image: Image.Image = Image.new("1", (128, 64))
+
+    @classmethod
+    def create(cls, driver: str, bus: int = 1, address: int = 0x3C) -> Oled:
+        if driver == "emulator":
+            from luma.core.device import dummy
+
+            return cls(dummy(width=128, height=64, mode="1"))
+        from luma.core.interface.serial import i2c
+        from luma.oled import device as oled
+
+        return cls(getattr(oled, driver)(i2c(port=bus, address=address)))
+
+    def show(self, image: Image.Image) -> None:
+        self.image = image
+        self._device.display(image)
+
+    def close(self) -> None:
+        cleanup = getattr(self._device, "cleanup", None)
+        if cleanup is not None:
+            cleanup()
+
+
+class Light:
+    """Three LEDs (green, amber, red), each through a 330 ohm resistor to GND.
+
+    OK/INFO green; WARN amber blinking; URGENT red blinking fast; OVERDUE red steady;
+    FAULT red steady with amber blinking.
+    """
+
+    def __init__(self, green: int, amber: int, red: int) -> None:
+        self.green, self.amber, self.red = LED(green), LED(amber), LED(red)
+        self.state = "off"
+
+    def show(self, level: Level) -> None:
+        state = {Level.OK: "green", Level.INFO: "green", Level.WARN: "amber blink",
+                 Level.URGENT: "red blink", Level.OVERDUE: "red",
+                 Level.FAULT: "red + amber blink"}[level]  # fmt: skip
+        if state == self.state:
+            return  # keep a running blink in step
+        self.state = state
+        for led in (self.green, self.amber, self.red):
+            led.off()
+        if level in (Level.OK, Level.INFO):
+            self.green.on()
+        elif level is Level.WARN:
+            self.amber.blink(1.0, 1.0)
+        elif level is Level.URGENT:
+            self.red.blink(0.25, 0.25)
+        elif level is Level.OVERDUE:
+            self.red.on()
+        else:
+            self.red.on()
+            self.amber.blink(0.5, 0.5)
+
+    def cycle(self, seconds: float = 0.5) -> None:
+        """Self-test: each colour in turn."""
+        for led in (self.green, self.amber, self.red):
+            led.on()
+            time.sleep(seconds)
+            led.off()
+        self.state = "off"
+
+    def close(self) -> None:
+        for led in (self.green, self.amber, self.red):
+            led.close()
+
+
+class Alarm:
+    """An active buzzer switched by an NPN transistor from its GPIO (never straight from a pin).
+
+    Patterns per level (`ALARM_PATTERNS`); an acknowledgement (snooze) silences it until the
+    snooze ends; quiet hours silence everything below OVERDUE.
+    """
+
+    def __init__(self, pin: int, scale: float = 1.0) -> None:
+        self.buzzer = Buzzer(pin)
+        self.scale = scale  # the demo's fast clock shortens the pauses
+        self.state = "silent"
+
+    def sound(self, level: Level, snoozed: bool, quiet: bool) -> None:
+        pattern = ALARM_PATTERNS[level]
+        if pattern is None or snoozed or (quiet and level not in (Level.OVERDUE, Level.FAULT)):
+            state = "silent"
+        else:
+            state = level.name.lower()
+        if state == self.state:
+            return
+        self.state = state
+        self.buzzer.off()
+        if pattern is not None and state != "silent":
+            on, off = pattern
+            self.buzzer.blink(on, max(0.05, off * self.scale))
+
+    def test(self) -> None:
+        self.buzzer.on()
+        time.sleep(0.2)
+        self.buzzer.off()
+
+    def close(self) -> None:
+        self.buzzer.close()
+
+
+class SettleConfirm:
+    """Long press asks "settle now?"; a short press within the window confirms."""
+
+    def __init__(self, window: float = 10.0) -> None:
+        self.window = window
+        self.asked_at: float | None = None
+
+    def long_press(self, now: float) -> str:
+        self.asked_at = now
+        return "ask"
+
+    def short_press(self, now: float) -> str:
+        asked, self.asked_at = self.asked_at, None
+        return "confirm" if asked is not None and now - asked <= self.window else "ack"
+
+    def asking(self, now: float) -> bool:
+        return self.asked_at is not None and now - self.asked_at <= self.window
+
+
+class AckButton:
+    """A push button from its GPIO to GND (internal pull-up). Short press: acknowledge.
+    Hold 3 s: "settle now?" on the OLED; a second press confirms."""
+
+    def __init__(
+        self, pin: int, on_ack: Callable[[], None], on_settle: Callable[[], None],
+        on_ask: Callable[[], None] = lambda: None, hold_time: float = 3.0,
+    ) -> None:  # fmt: skip
+        self.button = Button(pin, pull_up=True, hold_time=hold_time)
+        self.confirm = SettleConfirm()
+        self._lock = threading.Lock()
+        self._held = False
+        self._on_ack, self._on_settle, self._on_ask = on_ack, on_settle, on_ask
+        self.button.when_held = self._held_cb
+        self.button.when_released = self._released_cb
+
+    def _held_cb(self) -> None:
+        with self._lock:
+            self._held = True
+            self.confirm.long_press(time.monotonic())
+        self._on_ask()
+
+    def _released_cb(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                return
+            result = self.confirm.short_press(time.monotonic())
+        (self._on_settle if result == "confirm" else self._on_ack)()
+
+    def close(self) -> None:
+        self.button.close()
