@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     _terminal_options(add("init", "initialise (sign in) the terminal with its host"))
     _terminal_options(add("register", "register with the terminal (receipts stay on the terminal)"))
 
+    run = add("run", "run the guard (the appliance's service)")
+    run.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
+                     help="config file (env SETTLE_GUARD_CONFIG; default "
+                          "/var/lib/settle-guard/config.toml)")  # fmt: skip
+    run.add_argument("--fast", type=cliargs.non_negative, metavar="SPEED",
+                     help="clock SPEED times faster (bench and demo only)")  # fmt: skip
+    run.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
+
     config = add("config", "check, show or create the configuration file")
     config.add_argument("action", choices=("check", "show", "init"))
     config.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
@@ -132,9 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .sim import cli as sim_cli
 
     sim_cli.add_arguments(add("sim", "run the built-in terminal simulator"))
-    demo = add("demo", "run the simulator and show status, totals and a settlement against it")
-    demo.add_argument("--trace", action="store_true", help="also show the bytes on the wire")
-    demo.add_argument("--sales", type=int, default=6, help="sales to put in the batch (default 6)")
+    demo = add("demo", "a trading day in two minutes: the guard against the built-in simulator")
+    demo.add_argument("--out", default="demo-out", help="folder for the OLED frames (PNG)")
     return parser
 
 
@@ -400,10 +407,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_cli.run(args)
     if args.command == "config":
         return cmd_config(args)
+    if args.command == "run":
+        from .service import run_service
+
+        return run_service(args.config, fast=args.fast, log_level=args.log_level)
     if args.command == "demo":
         from .demo import run_demo
 
-        return run_demo(trace=args.trace, sales=args.sales)
+        return run_demo(out_dir=args.out)
 
     from .guard.settle import OutcomeStillOpen
     from .terminal import CommandRefused, NoAnswer, PortUnavailable, ProtocolFault
