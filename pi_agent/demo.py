@@ -1,121 +1,149 @@
-"""`make demo` until the guard exists: the simulator on a pty and a readable transcript of
-status, totals, registration, a settlement, a noisy line and an unplugged cable."""
+"""`make demo`: the whole guard against the simulator, on embedded defaults, in about two minutes.
+
+A fast clock runs a trading day (08:30 to past the 23:00 cutoff) in about two minutes.
+Card payments arrive at random; warnings escalate as the cutoff nears; the light and
+the buzzer change (mock pins); the guard settles at 22:50 and verifies the result; the
+terminal goes silent for a while in the afternoon and the guard shows it and recovers.
+The OLED is emulated: every frame is mirrored in this terminal and saved as PNG.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
+from . import config
+from .agent import Agent
+from .clock import FastClock
+from .guard.assessment import Assessment
 from .money import format_amount
 from .sim import SimServer, SimTerminal
-from .terminal import BatchTotals, Outcome, Progress
+from .store import Store
 from .terminal.zvt import ZvtTerminal
 from .zvt.timers import Timeouts
 
-SALES = [
-    (1250, "visa"), (4590, "girocard"), (899, "mastercard"), (2300, "girocard"),
-    (15000, "amex"), (640, "visa"), (3120, "girocard"), (999, "mastercard"),
-]  # fmt: skip
+SPEED = 480.0  # 14.5 trading hours in about 110 s
+START = (8, 30)
+FAULT_AT = (15, 0)  # the terminal stops answering for a while
+FAULT_REAL_SECONDS = 6.0
+END = (23, 20)
 
 
-def _step(number: int, title: str) -> None:
-    print(f"\n[{number}] {title}", flush=True)
+def _demo_config(port: str, tmp: Path) -> config.Config:
+    cfg = config.Config()
+    cfg = config.replace(cfg, "terminal", port=port)
+    cfg = config.replace(cfg, "settle", mode="at", at="22:50", last_call="22:55")
+    cfg = config.replace(cfg, "poll", interval_seconds=120, near_cutoff_interval_seconds=60)
+    cfg = config.replace(cfg, "warnings", dead_after_minutes=30)
+    return config.replace(cfg, "store", path=str(tmp / "guard.db"))
 
 
-def _batch(totals: BatchTotals) -> str:
-    noun = "transaction" if totals.count == 1 else "transactions"
-    receipts = ""
-    if totals.first_receipt:
-        receipts = f", receipts {totals.first_receipt:04d}-{totals.last_receipt:04d}"
-    return f"{totals.count} {noun}, {format_amount(totals.total, totals.currency)}{receipts}"
+def run_demo(out_dir: str = "demo-out") -> int:
+    os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")  # no pins off the Pi
+    from .panel import Panel
 
-
-def run_demo(trace: bool = False, sales: int = 6) -> int:
-    sales = max(0, min(sales, len(SALES)))
-    timeouts = Timeouts(t2=1.0, t3=2.0, t4=10.0)
-
-    def show_bytes(direction: str, data: bytes) -> None:
-        arrow = "ECR -> PT" if direction == "out" else "PT -> ECR"
-        print(f"      {arrow}  {data.hex(' ')}")
-
-    with tempfile.TemporaryDirectory(prefix="settle-guard-demo-") as tmp:
-        link = Path(tmp) / "terminal"
-        log: list[str] = []
-        with SimServer(SimTerminal(), link=link, timeouts=timeouts, log=log.append) as sim:
-            print("SettleGuard demo: the built-in ZVT terminal simulator on a pseudo-terminal")
-            print(f"simulator port {sim.slave_path} (stable link {link})")
-            terminal = ZvtTerminal(
-                str(link),
-                timeouts=timeouts,
-                backoff=(0.1, 0.5),
-                trace=show_bytes if trace else None,
+    out = Path(out_dir)
+    out.mkdir(exist_ok=True)
+    for old in out.glob("frame-*.png"):
+        old.unlink()
+    with tempfile.TemporaryDirectory(prefix="settle-guard-demo-") as tmpdir:
+        tmp = Path(tmpdir)
+        zone = config.Config().zone
+        today = datetime.now(zone).date()
+        start = datetime(today.year, today.month, today.day, *START, tzinfo=zone)
+        clock = FastClock(start, SPEED)
+        # Sales per real minute so that the day brings a few dozen payments.
+        shop_time = lambda: clock.now().astimezone(zone).replace(tzinfo=None)  # noqa: E731
+        sim = SimServer(SimTerminal(clock=shop_time), link=tmp / "terminal",
+                        random_sales_per_minute=20, seed=7)  # fmt: skip
+        with sim:
+            sim.control("sale 12.50 visa")
+            cfg = _demo_config(sim.url, tmp)
+            terminal = ZvtTerminal(sim.url, timeouts=Timeouts(t2=0.5, t3=1.0, t4=10.0),
+                                   register_on_connect=True, backoff=(0.1, 0.5))  # fmt: skip
+            store = Store(cfg.store.path)
+            agent = Agent(cfg, clock, terminal, store, speed=SPEED)
+            panel = Panel.from_config(
+                cfg, on_ack=agent.acknowledge, on_settle=agent.request_settle, alarm_scale=1 / SPEED
             )
+            mirror = _Mirror(panel, out, clock, zone)
+            agent.panel = mirror
+            print(f"SettleGuard demo: simulator on {sim.slave_path}, clock x{SPEED:g} from "
+                  f"{start:%H:%M}, cutoff 23:00, auto-settle 22:50; frames in {out}/")  # fmt: skip
+            agent.start()
+            faulted = recovered = False
             try:
-                if not terminal.wait_connected(5):
-                    print(f"cannot connect: {terminal.link.last_error}")
-                    return 3
-                _step(1, "Status enquiry (05 01)")
-                status = terminal.status()
-                print(
-                    f"    terminal {status.text} ({status.code:02X}) / {status.text_zh}, "
-                    f"software {status.software_version}"
-                )
-
-                _step(2, "Registration (06 00): receipts and menus stay on the terminal")
-                reg = terminal.register()
-                print(f"    registered, terminal id {reg.terminal_id}")
-
-                _step(3, f"{sales} card payments arrive at the counter")
-                for amount, card in SALES[:sales]:
-                    receipt = sim.terminal.add_sale(amount, card)
-                    print(f"    receipt {receipt:04d}  {card:<11} {format_amount(amount, 978):>12}")
-
-                _step(4, "Send turnover totals (06 10): read the open batch without closing it")
-                before = terminal.totals()
-                print(f"    open batch: {_batch(before)}")
-                for c in before.cards:
-                    if c.count:
-                        print(
-                            f"      {c.card:<11} {c.count:>3}  {format_amount(c.amount, 978):>12}"
-                        )
-
-                _step(5, "End-of-day (06 50): settle the batch")
-
-                def progress(p: Progress) -> None:
-                    print(f"    ... {p.text} / {p.text_zh}", flush=True)
-
-                result = terminal.settle(progress)
-                if result.outcome is not Outcome.OK or result.totals is None:
-                    why = result.result_text or result.error
-                    print(f"    settlement {result.outcome.value}: {why}")
-                    return 1
-                print(f"    settled: {_batch(result.totals)}")
-                same = result.totals.total == before.total and result.totals.cards == before.cards
-                print(f"    settled totals equal the totals read before: {'yes' if same else 'NO'}")
-                print(f"    open batch afterwards: {_batch(terminal.totals())}")
-
-                _step(6, "A noisy line: the terminal's next frame arrives with a bad CRC")
-                sim.inject("crc:1")
-                status = terminal.status()
-                naks = terminal.line_counters()["naks_sent"]
-                print(f"    we answered NAK ({naks} so far), the terminal repeated: {status.text}")
-
-                _step(7, "The cable is pulled for a second")
-                sim.inject("unplug:1")
-                t0 = time.monotonic()
-                while terminal.connected and time.monotonic() - t0 < 3:
-                    time.sleep(0.02)
-                print(f"    link: {terminal.link.state.value} ({terminal.link.last_error})")
-                if not terminal.wait_connected(10):
-                    print("    did not come back")
-                    return 3
-                took = time.monotonic() - t0
-                print(f"    back after {took:.1f} s, re-checked: {terminal.status().text}")
+                while True:
+                    local = clock.now().astimezone(zone)
+                    if not faulted and (local.hour, local.minute) >= FAULT_AT:
+                        faulted = True
+                        sim.inject(f"silent:{FAULT_REAL_SECONDS}")
+                        minutes = FAULT_REAL_SECONDS * SPEED / 60
+                        print(f"\n*** {local:%H:%M} the terminal stops answering "
+                              f"(for {minutes:.0f} min of shop time)")  # fmt: skip
+                    if faulted and not recovered and agent.state.failures == 0 and (
+                        mirror.saw_fault
+                    ):  # fmt: skip
+                        recovered = True
+                        print(f"\n*** {local:%H:%M} the terminal answers again")
+                    if (local.hour, local.minute) >= END or local.date() > today:
+                        break
+                    time.sleep(0.05)
             finally:
+                agent.stop()
+                panel.close()
                 terminal.close()
-        print("\nsimulator log:")
-        for line in log:
-            print(f"    {line}")
-    print("\ndemo finished: the guard itself (warnings, auto-settle, OLED) is not built yet")
-    return 0
+            settled = [s for s in store.settlements() if s.state == "ok"]
+            print("\nsummary")
+            for s in settled:
+                total = s.totals_settled or {}
+                print(f"  settled at {s.updated_at.astimezone(zone):%H:%M}: "
+                      f"{total.get('count')} payments, {total.get('total')} {total.get('currency')}"
+                      f", verified: {'yes' if s.verified else 'no'} ({s.note})")  # fmt: skip
+            print(f"  terminal end-of-days: {sim.terminal.settlements}; frames saved: "
+                  f"{mirror.saved} in {out}/")  # fmt: skip
+            store.close()
+    return 0 if settled else 1
+
+
+class _Mirror:
+    """Passes frames to the real panel and mirrors them on the console and as PNGs."""
+
+    def __init__(self, panel: object, out: Path, clock: FastClock, zone: object) -> None:
+        self.panel = panel
+        self.out = out
+        self.clock = clock
+        self.zone = zone
+        self.saved = 0
+        self.saw_fault = False
+        self._last_key: tuple | None = None
+        self._last_print = 0.0
+
+    def show(self, assessment: Assessment, progress: str | None, prompt: str | None) -> None:
+        from .panel.screens import to_text
+
+        self.panel.show(assessment, progress, prompt)
+        if assessment.level.name == "FAULT":
+            self.saw_fault = True
+        key = (assessment.level, progress, prompt, assessment.batch_count,
+               tuple(r.kind for r in assessment.reasons))  # fmt: skip
+        now = time.monotonic()
+        if key == self._last_key and now - self._last_print < 8:
+            return
+        self._last_key, self._last_print = key, now
+        image = self.panel.image
+        self.saved += 1
+        image.save(self.out / f"frame-{self.saved:03d}.png")
+        local = self.clock.now().astimezone(self.zone)
+        batch = ""
+        if assessment.batch_count is not None and assessment.batch_total is not None:
+            amount = format_amount(assessment.batch_total, assessment.currency)
+            batch = f"  batch {assessment.batch_count} / {amount}"
+        light, buzzer = self.panel.light_state(), self.panel.alarm_state()
+        doing = f"  [{progress}]" if progress else ""
+        print(f"\n{local:%H:%M}  level {assessment.level.name:<7} light {light:<17}"
+              f" buzzer {buzzer:<8}{batch}{doing}")  # fmt: skip
+        print(to_text(image))
