@@ -23,7 +23,7 @@ from .config import Config
 from .guard.assessment import ActionKind, Assessment, Level
 from .guard.policy import Observations, SettleHistory, assess
 from .guard.settle import OutcomeStillOpen, SettlementExecutor, batch_key
-from .guard.tradingday import TradingCalendar
+from .guard.tradingday import TradingCalendar, resolve_local
 from .store import Store
 from .terminal import BatchTotals, Condition, Progress, Terminal, TerminalError, TerminalStatus
 
@@ -67,6 +67,8 @@ class GuardState:
     totals: BatchTotals | None = None
     totals_at: datetime | None = None
     failures: int = 0
+    terminal_drift: timedelta | None = None  # terminal clock minus ours, at the last poll
+    last_poll_at: datetime | None = None  # the last poll attempt, answered or not
     last_answer_at: datetime | None = None
     last_error: str = ""
     settling: bool = False
@@ -126,10 +128,12 @@ class Agent:
 
     def poll(self) -> None:
         """Read status and totals; a failure counts towards 'stale' and 'dead'."""
-        now = self.clock.now()
+        now = self.state.last_poll_at = self.clock.now()
         try:
             status = self.terminal.status()
+            asked = self.clock.now()
             totals = self.terminal.totals()
+            answered = self.clock.now()
         except TerminalError as exc:
             self.state.failures += 1
             self.state.last_error = str(exc)
@@ -139,6 +143,7 @@ class Agent:
             self.state.status, self.state.totals = status, totals
             self.state.totals_at = self.state.last_answer_at = now
             self.state.failures = 0
+            self.state.terminal_drift = self._drift(totals, asked + (answered - asked) / 2)
             self.store.add_reading("status", status.to_json(), now)
             self.store.add_reading("totals", totals.to_json(), now)
             if not totals.empty:
@@ -146,6 +151,14 @@ class Agent:
         if not self._ready_sent:
             self._ready_sent = True
             sd_notify("READY=1")
+
+    def _drift(self, totals: BatchTotals, at: datetime) -> timedelta | None:
+        """The terminal's clock minus ours, judged at the middle of the totals exchange."""
+        if totals.terminal_time is None:
+            return None
+        theirs = resolve_local(totals.terminal_time.date(), totals.terminal_time.time(),
+                               self.cfg.zone)  # fmt: skip
+        return theirs - at
 
     def _day_for_new_batch(self, now: datetime) -> date:
         day = self.calendar.trading_day(now)
@@ -171,6 +184,7 @@ class Agent:
             failures=st.failures, last_answer_at=st.last_answer_at,
             system_synced=self.clock.synchronised(), settling=st.settling,
             open_outcome=bool(self.store.open_settlements()), history=history,
+            terminal_drift=st.terminal_drift,
             settle_requested=st.settle_requested,
             settle_cancelled=st.settle_cancelled_day == day, snoozed_until=st.snoozed_until,
         )  # fmt: skip
@@ -198,7 +212,20 @@ class Agent:
         except Exception:  # a broken panel must never stop the guard
             log.exception("panel update failed")
 
+    def _poll_due(self, a: Assessment) -> bool:
+        """Inside the amber lead with a batch that may be open, or while the terminal fails to
+        answer, read it every `near_cutoff_interval_seconds` rather than at the slow pace."""
+        st = self.state
+        lead = timedelta(minutes=self.cfg.warnings.amber_minutes)
+        near = timedelta(0) < a.time_to_cutoff <= lead and a.batch_count != 0
+        if not (near or st.failures) or st.settling:
+            return False
+        every = timedelta(seconds=self.cfg.poll.near_cutoff_interval_seconds)
+        return st.last_poll_at is None or a.at - st.last_poll_at >= every
+
     def _act(self, a: Assessment) -> None:
+        if self._poll_due(a):
+            self.poll()
         if a.wants(ActionKind.RESOLVE):
             try:
                 self.executor.resolve_open()

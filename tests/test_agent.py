@@ -26,9 +26,13 @@ def berlin(day: int, hh: int, mm: int = 0) -> datetime:
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, mode: str = "at") -> None:
-        self.sim = SimServer(SimTerminal(), link=tmp_path / "term", timeouts=FAST).start()
+    def __init__(self, tmp_path: Path, mode: str = "at", **warnings: object) -> None:
+        # The terminal's clock runs with the shop's (fake) clock, as a signed-in terminal's does.
+        shop_time = lambda: self.clock.now().astimezone(BERLIN).replace(tzinfo=None)  # noqa: E731
+        self.sim = SimServer(SimTerminal(clock=shop_time), link=tmp_path / "term",
+                             timeouts=FAST).start()  # fmt: skip
         cfg = config.replace(config.Config(), "settle", mode=mode, at="22:30", last_call="22:50")
+        cfg = config.replace(cfg, "warnings", **warnings) if warnings else cfg
         self.cfg = config.replace(cfg, "terminal", port=self.sim.url)
         self.terminal = ZvtTerminal(self.sim.url, timeouts=FAST, backoff=(0.05, 0.2))
         assert self.terminal.wait_connected(5)
@@ -155,3 +159,65 @@ def test_clock_jumps_never_settle_twice(rig: Rig, jump: timedelta) -> None:
     assert (
         len([s for s in rig.store.settlements() if s.state == "ok"]) == rig.sim.terminal.settlements
     )
+
+
+def test_a_drifting_terminal_clock_warns_and_stops_when_put_right(rig: Rig) -> None:
+    rig.at(berlin(20, 11))
+    assert ReasonKind.TERMINAL_CLOCK_WRONG not in kinds(rig.step())
+    assert rig.agent.state.terminal_drift is not None
+    assert abs(rig.agent.state.terminal_drift) <= timedelta(seconds=2)
+    rig.sim.terminal.clock_offset = timedelta(minutes=-7)  # the terminal runs 7 min slow
+    a = rig.step()
+    assert ReasonKind.TERMINAL_CLOCK_WRONG in kinds(a) and a.level is Level.WARN
+    drift = next(r for r in a.reasons if r.kind is ReasonKind.TERMINAL_CLOCK_WRONG)
+    assert drift.detail["drift_seconds"] in range(-422, -417)
+    assert rig.sim.terminal.clock_offset == timedelta(minutes=-7)  # not set: not configured
+
+
+def test_the_guard_sets_a_drifting_terminal_clock_when_allowed(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, set_terminal_clock=True)
+    try:
+        rig.at(berlin(20, 11))
+        rig.sim.terminal.clock_offset = timedelta(minutes=9)
+        rig.step()
+        assert abs(rig.sim.terminal.clock_offset) <= timedelta(seconds=2)  # set from ours
+        assert ReasonKind.TERMINAL_CLOCK_WRONG not in kinds(rig.step())
+        assert any(e["kind"] == "clock" for e in rig.store.events())
+    finally:
+        rig.close()
+
+
+def test_no_terminal_clock_is_set_while_ours_is_not_synchronised(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, set_terminal_clock=True)
+    try:
+        rig.clock.set_synchronised(False)
+        rig.sim.terminal.clock_offset = timedelta(minutes=9)
+        a = rig.step()
+        assert {ReasonKind.TERMINAL_CLOCK_WRONG, ReasonKind.SYSTEM_CLOCK_UNSYNCED} <= kinds(a)
+        assert rig.sim.terminal.clock_offset == timedelta(minutes=9)
+    finally:
+        rig.close()
+
+
+def test_near_the_cutoff_the_terminal_is_read_more_often(rig: Rig) -> None:
+    def polls() -> int:
+        return rig.store._db.execute(
+            "SELECT COUNT(*) FROM readings WHERE kind = 'totals'"
+        ).fetchone()[0]
+
+    rig.sim.terminal.add_sale(500)
+    rig.at(berlin(20, 12))
+    rig.step()
+    before = polls()
+    rig.clock.advance(timedelta(seconds=20))
+    rig.agent.tick()  # midday: the regular 60 s poll is enough
+    assert polls() == before
+    rig.at(berlin(20, 22, 10))
+    rig.step()
+    before = polls()
+    rig.clock.advance(timedelta(seconds=10))
+    rig.agent.tick()
+    assert polls() == before  # not yet: 15 s between polls near the cutoff
+    rig.clock.advance(timedelta(seconds=6))
+    rig.agent.tick()
+    assert polls() == before + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -65,6 +66,9 @@ class BatchTotals:
     last_receipt: int | None = None
     terminal_id: str | None = None
     trace: int | None = None
+    # The terminal's own wall clock when it answered (local time, no zone); not part of the
+    # batch's identity, so two readings of one batch still compare equal.
+    terminal_time: datetime | None = field(default=None, compare=False)
 
     @property
     def count(self) -> int:
@@ -83,6 +87,7 @@ class BatchTotals:
             "first_receipt": self.first_receipt,
             "last_receipt": self.last_receipt,
             "terminal_id": self.terminal_id,
+            "terminal_time": self.terminal_time.isoformat() if self.terminal_time else None,
             "cards": [
                 {
                     **asdict(c),
@@ -93,6 +98,30 @@ class BatchTotals:
                 if c.count or c.amount
             ],
         }
+
+
+def terminal_clock(hhmmss: object, mmdd: object, today: date) -> datetime | None:
+    """The terminal's wall clock from ZVT's time (HHMMSS) and date (MMDD) fields.
+
+    The terminal sends no year: take the one that puts the date nearest `today`, so a
+    reading at New Year's midnight lands in the right year. None if absent or malformed.
+    """
+    if not (isinstance(hhmmss, str) and isinstance(mmdd, str)):
+        return None
+    digits = hhmmss + mmdd
+    if len(hhmmss) != 6 or len(mmdd) != 4 or not (digits.isascii() and digits.isdigit()):
+        return None
+    candidates = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(datetime(year, int(mmdd[:2]), int(mmdd[2:]), int(hhmmss[:2]),
+                                       int(hhmmss[2:4]), int(hhmmss[4:])))  # fmt: skip
+        except ValueError:  # 29 Feb in a common year, 25:00, month 13
+            continue
+    if not candidates:
+        return None
+    noon = datetime(today.year, today.month, today.day, 12)
+    return min(candidates, key=lambda c: abs(c - noon))
 
 
 class Outcome(Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from ..zvt import codes
 from ..zvt.bmp import CARD_SLOTS
@@ -48,6 +48,7 @@ from .models import (
     Progress,
     SettlementResult,
     TerminalStatus,
+    terminal_clock,
 )
 
 # Registration config byte: intermediate status to us; receipts, payment and admin
@@ -261,6 +262,10 @@ class ZvtTerminal(Terminal):
             last_receipt=per_slot.last_receipt if per_slot else None,
             terminal_id=info.terminal_id or self.terminal_id,
             trace=info.fields.get(0x0B),
+            # The system date only picks the year the terminal leaves out (nearest wins).
+            terminal_time=terminal_clock(
+                info.fields.get(0x0C), info.fields.get(0x0D), date.today()
+            ),
         )
 
     def settle(self, progress: ProgressCallback | None = None) -> SettlementResult:

@@ -195,6 +195,8 @@ def test_set_clock(sim: SimServer, terminal: ZvtTerminal) -> None:
     assert terminal.set_clock(when).ok
     assert abs((sim.terminal.now() - when).total_seconds()) < 5
     assert terminal.status().ready
+    read = terminal.totals().terminal_time  # the totals carry the terminal's clock (BMP 0C/0D)
+    assert read is not None and abs((read - when).total_seconds()) < 5
 
 
 def test_wrong_password_is_refused(sim: SimServer) -> None:
