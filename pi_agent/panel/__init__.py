@@ -53,7 +53,7 @@ class Panel:
             cfg,
             Oled.create(p.display, p.i2c_bus, p.oled_address),
             Light(p.light_green, p.light_amber, p.light_red),
-            Alarm(p.buzzer_pin, alarm_scale),
+            Alarm(p.buzzer_pin, alarm_scale, passive=p.passive_buzzer),
             on_ack=on_ack,
             on_settle=on_settle,
         )

@@ -10,7 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from gpiozero import LED, Button, Buzzer
+from gpiozero import LED, Button, Buzzer, TonalBuzzer
+from gpiozero.tones import Tone
 from PIL import Image
 
 from ..guard.assessment import Level
@@ -102,15 +103,48 @@ class Light:
             led.close()
 
 
+# Pitch per level for a passive buzzer: higher is more pressing; a fault sounds low.
+ALARM_TONES: dict[Level, float] = {
+    Level.WARN: 880.0, Level.URGENT: 1319.0, Level.OVERDUE: 1760.0, Level.FAULT: 440.0,
+}  # fmt: skip
+
+
+class _TonePattern:
+    """Beeps a passive buzzer at one pitch in an on/off rhythm from its own thread
+    (gpiozero blinks an active buzzer itself, but a tone needs PWM at a frequency)."""
+
+    def __init__(self, buzzer: TonalBuzzer, hz: float, on: float, off: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(buzzer, Tone(hz), on, off),
+                                        name="buzzer", daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def _run(self, buzzer: TonalBuzzer, tone: Tone, on: float, off: float) -> None:
+        while not self._stop.is_set():
+            buzzer.play(tone)
+            self._stop.wait(on)
+            buzzer.stop()
+            self._stop.wait(off)
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class Alarm:
-    """An active buzzer switched by an NPN transistor from its GPIO (never straight from a pin).
+    """A buzzer switched by an NPN transistor from its GPIO (never straight from a pin):
+    an active one (it beeps when powered) or a passive one (PWM tones, pitch per level).
 
     Patterns per level (`ALARM_PATTERNS`); an acknowledgement (snooze) silences it until the
     snooze ends; quiet hours silence everything below OVERDUE.
     """
 
-    def __init__(self, pin: int, scale: float = 1.0) -> None:
-        self.buzzer = Buzzer(pin)
+    def __init__(self, pin: int, scale: float = 1.0, passive: bool = False) -> None:
+        self.passive = passive
+        self.buzzer: Buzzer | TonalBuzzer = (
+            TonalBuzzer(pin, mid_tone=Tone("A5")) if passive else Buzzer(pin)
+        )
+        self._tones: _TonePattern | None = None
         self.scale = scale  # the demo's fast clock shortens the pauses
         self.state = "silent"
 
@@ -123,17 +157,34 @@ class Alarm:
         if state == self.state:
             return
         self.state = state
-        self.buzzer.off()
+        self._silence()
         if pattern is not None and state != "silent":
             on, off = pattern
-            self.buzzer.blink(on, max(0.05, off * self.scale))
+            off = max(0.05, off * self.scale)
+            if isinstance(self.buzzer, TonalBuzzer):
+                self._tones = _TonePattern(self.buzzer, ALARM_TONES[level], on, off)
+            else:
+                self.buzzer.blink(on, off)
+
+    def _silence(self) -> None:
+        if self._tones is not None:
+            self._tones.cancel()
+            self._tones = None
+        if isinstance(self.buzzer, TonalBuzzer):
+            self.buzzer.stop()
+        else:
+            self.buzzer.off()
 
     def test(self) -> None:
-        self.buzzer.on()
+        if isinstance(self.buzzer, TonalBuzzer):
+            self.buzzer.play(Tone(ALARM_TONES[Level.WARN]))
+        else:
+            self.buzzer.on()
         time.sleep(0.2)
-        self.buzzer.off()
+        self._silence()
 
     def close(self) -> None:
+        self._silence()
         self.buzzer.close()
 
 

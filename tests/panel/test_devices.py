@@ -68,6 +68,28 @@ def test_alarm_beeps_for_warn_and_respects_snooze_and_quiet_hours() -> None:
     alarm.close()
 
 
+def pitches(n: int, seconds: float) -> set[float]:
+    seen, end = set(), time.monotonic() + seconds
+    while time.monotonic() < end:
+        if pin(n).state:
+            seen.add(round(pin(n).frequency))
+        time.sleep(0.005)
+    return seen
+
+
+def test_passive_buzzer_beeps_a_pitch_per_level() -> None:
+    alarm = Alarm(PINS.buzzer_pin, scale=0.005, passive=True)
+    alarm.sound(Level.WARN, snoozed=False, quiet=False)
+    assert pitches(PINS.buzzer_pin, 1.0) == {880}
+    assert toggles(PINS.buzzer_pin, 1.0) >= 2  # beeps, not a steady tone
+    alarm.sound(Level.URGENT, snoozed=False, quiet=False)
+    assert pitches(PINS.buzzer_pin, 0.6) == {1319}
+    alarm.sound(Level.URGENT, snoozed=True, quiet=False)
+    assert alarm.state == "silent" and toggles(PINS.buzzer_pin, 0.3) == 0
+    assert pin(PINS.buzzer_pin).state == 0
+    alarm.close()
+
+
 def test_settle_confirm_window() -> None:
     c = SettleConfirm(window=10)
     assert c.short_press(0) == "ack"
