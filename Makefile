@@ -23,6 +23,7 @@ test: $(STAMP)
 ## bench: poll round trip against the simulator (prints figures)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
+	$(PY) bench/bench_agent.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
