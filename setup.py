@@ -21,6 +21,8 @@ setup(
         "APScheduler>=3.10,<4",
         "gpiozero>=2.0",
         "luma.oled>=3.12",
+        "apprise>=1.6",  # imported only when a message is sent
+        "holidays>=0.60",
     ],
     extras_require={
         "test": [

@@ -15,7 +15,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,37 @@ class PanelConfig:
     button_pin: int = _PINS["button"]["pin"]
 
 
+LEVELS = ("info", "warn", "urgent")  # a push target's minimum severity
+
+
+@dataclass(frozen=True)
+class Target:
+    """One push destination: an Apprise URL (it holds the token, so it is a secret)."""
+
+    url: str
+    min_level: str = "warn"
+    lang: str = ""  # empty: the panel's locale
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    targets: tuple[Target, ...] = field(default=(), metadata={"secret": True})
+    quiet_start: time | None = None  # below urgent, messages wait until quiet_end
+    quiet_end: time | None = None
+    repeat_minutes: int = 30  # an unacknowledged alarm comes again; 0: never
+    report: bool = True  # the closing report at [schedule] closing
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    country: str = "DE"
+    subdivision: str = ""  # e.g. BY; empty: national holidays only
+    financial: str = ""  # e.g. XECB (TARGET): payouts also wait for the settlement system
+    payout_days: int = 1  # the acquirer pays T+N business days after the trading day
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = "/var/lib/settle-guard/guard.db"
@@ -114,6 +145,8 @@ class Config:
     settle: SettleConfig = SettleConfig()
     poll: PollConfig = PollConfig()
     panel: PanelConfig = PanelConfig()
+    notify: NotifyConfig = NotifyConfig()
+    calendar: CalendarConfig = CalendarConfig()
     store: StoreConfig = StoreConfig()
 
     @property
@@ -230,6 +263,48 @@ def _baud(value: Any) -> int:
     return value
 
 
+def _targets(value: Any) -> tuple[Target, ...]:
+    if not isinstance(value, list):
+        raise ValueError('must be a list of {url = "...", min_level = "warn"} tables')
+    targets = []
+    for n, given in enumerate(value, 1):
+        item = {"url": given} if isinstance(given, str) else given
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ValueError(f"target {n} needs a url (an Apprise URL such as ntfy://topic)")
+        unknown = set(item) - {"url", "min_level", "lang"}
+        if unknown:
+            raise ValueError(f"target {n}: unknown key {sorted(unknown)[0]!r}")
+        url = item["url"].strip()
+        if "://" not in url:
+            raise ValueError(f"target {n}: the url needs a scheme, e.g. wecombot://KEY")
+        level = item.get("min_level", "warn")
+        if level not in LEVELS:
+            raise ValueError(f"target {n}: min_level {level!r} is not one of {', '.join(LEVELS)}")
+        lang = item.get("lang", "")
+        if lang not in ("", *LOCALES):
+            raise ValueError(f"target {n}: lang {lang!r} is not one of {', '.join(LOCALES)}")
+        targets.append(Target(url, level, lang))
+    return tuple(targets)
+
+
+def _dates(value: Any) -> tuple[date, ...]:
+    if not isinstance(value, list):
+        raise ValueError('must be a list of dates such as ["2027-02-06"]')
+    days = []
+    for item in value:
+        try:
+            days.append(item if isinstance(item, date) else date.fromisoformat(str(item)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a date YYYY-MM-DD") from None
+    return tuple(sorted(set(days)))
+
+
+def _code(value: Any) -> str:
+    if not isinstance(value, str) or not (value == "" or value.replace("-", "").isalnum()):
+        raise ValueError(f"{value!r} is not a code such as DE, BY or XECB")
+    return value.strip().upper()
+
+
 _PIN = _int_between(2, 27)
 PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "terminal": {"port": _text, "protocol": _choice(("zvt",)), "password": _password,
@@ -251,11 +326,17 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
               "passive_buzzer": _bool, "i2c_bus": _int_between(0, 10),
               "oled_address": _int_between(0x03, 0x77), "light_green": _PIN, "light_amber": _PIN,
               "light_red": _PIN, "buzzer_pin": _PIN, "button_pin": _PIN},
+    "notify": {"targets": _targets, "quiet_start": _optional_time, "quiet_end": _optional_time,
+               "repeat_minutes": _int_between(0, 1440), "report": _bool},
+    "calendar": {"country": _code, "subdivision": _code, "financial": _code,
+                 "payout_days": _int_between(0, 10), "extra_holidays": _dates,
+                 "extra_workdays": _dates},
     "store": {"path": _text, "retention_days": _int_between(30, 3650)},
 }  # fmt: skip
 _SECTION_CLASSES = {
     "terminal": TerminalConfig, "schedule": ScheduleConfig, "warnings": WarningsConfig,
-    "settle": SettleConfig, "poll": PollConfig, "panel": PanelConfig, "store": StoreConfig,
+    "settle": SettleConfig, "poll": PollConfig, "panel": PanelConfig, "notify": NotifyConfig,
+    "calendar": CalendarConfig, "store": StoreConfig,
 }  # fmt: skip
 
 
@@ -299,7 +380,25 @@ def _cross_checks(cfg: Config) -> list[FieldError]:
         seen.setdefault(pin, name)
     if (cfg.panel.quiet_start is None) != (cfg.panel.quiet_end is None):
         errors.append(FieldError("[panel] quiet_end", "quiet hours need both start and end"))
+    if (cfg.notify.quiet_start is None) != (cfg.notify.quiet_end is None):
+        errors.append(FieldError("[notify] quiet_end", "quiet hours need both start and end"))
+    try:
+        from .notify.calendar import BusinessCalendar, CalendarError
+
+        BusinessCalendar(calendar_spec(cfg))
+    except CalendarError as exc:
+        errors.append(FieldError("[calendar] country", str(exc)))
     return errors
+
+
+def calendar_spec(cfg: Config) -> Any:
+    """The business-day calendar the config describes (for payout dates)."""
+    from .notify.calendar import CalendarSpec
+
+    c = cfg.calendar
+    return CalendarSpec(country=c.country, subdivision=c.subdivision or None,
+                        financial=c.financial or None, extra_holidays=c.extra_holidays,
+                        extra_workdays=c.extra_workdays)  # fmt: skip
 
 
 def from_dict(data: dict[str, Any], source: str = "") -> Config:
@@ -356,9 +455,25 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, time):
         return json.dumps(value.strftime("%H:%M"))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):  # a target: an inline table
+        pairs = (f"{f.name} = {_toml_value(getattr(value, f.name))}"
+                 for f in dataclasses.fields(value))  # fmt: skip
+        return "{" + ", ".join(pairs) + "}"
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def mask_url(url: str) -> str:
+    """Enough of a push URL to recognise it (its scheme), none of its token."""
+    scheme, _, _ = url.partition("://")
+    return f"{scheme}://******"
+
+
+def _masked(target: Target) -> str:
+    return _toml_value(dataclasses.replace(target, url=mask_url(target.url)))
 
 
 def dumps(cfg: Config, *, mask_secrets: bool = False) -> str:
@@ -370,7 +485,9 @@ def dumps(cfg: Config, *, mask_secrets: bool = False) -> str:
             value = getattr(part, f.name)
             if value is None:
                 continue
-            if mask_secrets and f.metadata.get("secret"):
+            if mask_secrets and f.metadata.get("secret") and isinstance(value, tuple):
+                lines.append(f"{f.name} = [{', '.join(_masked(v) for v in value)}]")
+            elif mask_secrets and f.metadata.get("secret"):
                 lines.append(f'{f.name} = "******"')
             else:
                 lines.append(f"{f.name} = {_toml_value(value)}")

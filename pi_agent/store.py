@@ -9,6 +9,7 @@ Migrations are numbered SQL scripts applied in order; `PRAGMA user_version` says
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -63,6 +64,39 @@ MIGRATIONS: tuple[str, ...] = (
         payload TEXT NOT NULL
     );
     CREATE INDEX events_at ON events (at);
+    """,
+    # 2: the push outbox and payout tracking
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        level TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sends INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'gone')),
+        repeat_minutes INTEGER NOT NULL DEFAULT 0,
+        delivered_at TEXT,
+        acked_at TEXT,
+        last_error TEXT,
+        UNIQUE (key, target)
+    );
+    CREATE INDEX outbox_pending ON outbox (state, target, id);
+    CREATE TABLE payouts (
+        id INTEGER PRIMARY KEY,
+        settlement_id INTEGER NOT NULL UNIQUE REFERENCES settlements (id),
+        trading_day TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        expected_on TEXT NOT NULL,
+        received_on TEXT
+    );
     """,
 )
 
@@ -126,6 +160,15 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the outbox and payouts that share this file and its owner."""
+        return self._db
+
+    def tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on any error)."""
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
