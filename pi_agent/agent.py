@@ -24,6 +24,8 @@ from .guard.assessment import ActionKind, Assessment, Level
 from .guard.policy import Observations, SettleHistory, assess
 from .guard.settle import OutcomeStillOpen, SettlementExecutor, batch_key
 from .guard.tradingday import TradingCalendar, resolve_local
+from .notify.messages import Context
+from .notify.planner import Planner
 from .store import Store
 from .terminal import BatchTotals, Condition, Progress, Terminal, TerminalError, TerminalStatus
 
@@ -97,6 +99,8 @@ class Agent:
         self._thread: threading.Thread | None = None
         self._ready_sent = False
         self.stopped = threading.Event()
+        self.planner = Planner(cfg, store)  # what to tell the owner: into the outbox
+        self.on_queued: Callable[[], None] = lambda: None  # wakes the delivery thread
 
     # -- requests from other threads (button, web page, scheduler): queued for the loop
 
@@ -202,8 +206,22 @@ class Agent:
                                  now, key=notice.key)  # fmt: skip
         self._show(a)
         self._act(a)
+        self._tell(self.state.assessment or a)
         sd_notify("WATCHDOG=1")
         return self.state.assessment or a
+
+    def _tell(self, a: Assessment) -> None:
+        if not self.cfg.notify.targets:
+            return
+        ctx = Context(self.cfg.zone, self.state.last_answer_at,
+                      self.store.batch_trading_day(batch_key(self.state.totals))
+                      if self.state.totals is not None and not self.state.totals.empty
+                      else None)  # fmt: skip
+        try:
+            if self.planner.after_tick(a, ctx):
+                self.on_queued()
+        except Exception:  # telling the owner must never stop the guard
+            log.exception("planning notifications failed")
 
     def _show(self, a: Assessment) -> None:
         prompt = "last-call" if any(r.kind.value == "settle-prompt" for r in a.reasons) else None

@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sim import cli as sim_cli
 
     sim_cli.add_arguments(add("sim", "run the built-in terminal simulator"))
+    from .notify import cli as notify_cli
+
+    notify_cli.add_arguments(add)
     demo = add("demo", "a trading day in two minutes: the guard against the built-in simulator")
     demo.add_argument("--out", default="demo-out", help="folder for the OLED frames (PNG)")
     return parser
@@ -407,6 +410,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_cli.run(args)
     if args.command == "config":
         return cmd_config(args)
+    if args.command in ("notify", "report", "payouts"):
+        from .notify import cli as notify_cli
+
+        return notify_cli.run(args)
     if args.command == "run":
         from .service import run_service
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from . import config
 from .agent import Agent, PanelSink
 from .clock import Clock, FastClock, SystemClock
+from .notify.deliver import Deliverer
 from .store import Store
 from .terminal import LineSettings
 from .terminal.zvt import ZvtTerminal
@@ -47,6 +48,8 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
     store = Store(cfg.store.path)
     agent = Agent(cfg, clock, terminal, store, speed=fast or 1.0)
     panel = agent.panel = build_panel(cfg, agent)
+    deliverer = Deliverer(cfg, clock, speed=fast or 1.0).start()
+    agent.on_queued = deliverer.wake
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
@@ -58,6 +61,7 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
     finally:
         log.info("stopping")
         agent.stop()
+        deliverer.stop()
         panel.close()
         terminal.close()
         store.close()

@@ -1,0 +1,150 @@
+"""What to tell the owner, decided on the agent's loop after each policy tick.
+
+Alarms come from the assessment's notices (each already once per day and cause); the
+closing report, the holiday notice, payout expectations and late payouts from the store
+and the business-day calendar. Everything goes into the outbox; the delivery thread
+sends it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..config import Config, calendar_spec
+from ..guard.assessment import Assessment
+from ..guard.policy import window_start
+from ..guard.tradingday import TradingCalendar, resolve_local
+from ..money import format_amount
+from ..store import Store
+from . import messages, payouts
+from .calendar import BusinessCalendar
+from .outbox import LEVEL_ORDER, Draft, Outbox, target_id
+
+CALENDAR_HORIZON = 60  # days: China publishes next year's schedule late in the year
+
+
+class Planner:
+    def __init__(self, cfg: Config, store: Store) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.outbox = Outbox(store)
+        self.calendar = BusinessCalendar(calendar_spec(cfg))
+
+    # -- the one entry point
+
+    def after_tick(self, a: Assessment, ctx: messages.Context) -> int:
+        """Queue what this assessment calls for; returns how many messages were queued."""
+        queued = 0
+        for notice in a.notices:
+            queued += self._queue(
+                lambda lang, n=notice: messages.alarm(a, n.kind, n.key, lang, ctx),
+                a.at, severity=messages.SEVERITY[notice.level])  # fmt: skip
+        self.outbox.settle_repeats({n.key for n in a.notices} | self._late_keys(a))
+        queued += self._payouts(a)
+        if self._closing_due(a):
+            queued += self._closing(a)
+        return queued
+
+    # -- helpers
+
+    def _queue(self, draft_for: object, now: datetime, severity: str) -> int:
+        queued = 0
+        for t in self.cfg.notify.targets:
+            if LEVEL_ORDER[severity] < LEVEL_ORDER[t.min_level]:
+                continue
+            d: Draft = draft_for(t.lang or self.cfg.panel.locale)  # type: ignore[operator]
+            repeat = (
+                self.cfg.notify.repeat_minutes if d.kind == "alarm" and d.level == "urgent" else 0
+            )
+            queued += self.outbox.put(d, target_id(t.url), now, due=self._after_quiet(now, d),
+                                      repeat_minutes=repeat)  # fmt: skip
+        return queued
+
+    def _after_quiet(self, now: datetime, d: Draft) -> datetime:
+        """Below urgent, a message written in quiet hours waits until they end."""
+        n = self.cfg.notify
+        if d.level == "urgent" or n.quiet_start is None or n.quiet_end is None:
+            return now
+        local = now.astimezone(self.cfg.zone)
+        t = local.time()
+        inside = (n.quiet_start <= t < n.quiet_end if n.quiet_start < n.quiet_end
+                  else t >= n.quiet_start or t < n.quiet_end)  # fmt: skip
+        if not inside:
+            return now
+        end_day = local.date() if t < n.quiet_end else local.date() + timedelta(days=1)
+        return resolve_local(end_day, n.quiet_end, self.cfg.zone)
+
+    def _closing_due(self, a: Assessment) -> bool:
+        """From closing time on, once the day has ended one way or the other: the batch is
+        settled or empty, or the cutoff is five minutes away (then it says "not settled")."""
+        cal = TradingCalendar(self.cfg.zone, self.cfg.schedule.cutoff)
+        closing = window_start(cal, a.trading_day, self.cfg.schedule.closing)
+        last_call = a.time_to_cutoff <= timedelta(minutes=5)
+        if a.at < closing and not last_call:
+            return False
+        settled = any(s.state == "ok" for s in self.store.settlements(trading_day=a.trading_day))
+        return settled or a.batch_count == 0 or last_call
+
+    def _closing(self, a: Assessment) -> int:
+        queued = 0
+        if self.cfg.notify.report:
+            report = self._day_report(a)
+            severity = "info" if report.settled_at or not report.count else "urgent"
+            queued += self._queue(lambda lang: messages.report(report, lang, self.cfg.zone),
+                                  a.at, severity)  # fmt: skip
+        tomorrow = a.trading_day + timedelta(days=1)
+        if not self.calendar.is_business_day(tomorrow):
+            name = self.calendar.holiday_name(tomorrow)
+            if name:  # an ordinary weekend needs no notice
+                payout = self.calendar.payout_date(a.trading_day, self.cfg.calendar.payout_days)
+                queued += self._queue(lambda lang: messages.holiday(tomorrow, name, payout, lang),
+                                      a.at, "info")  # fmt: skip
+        missing = self.calendar.missing_data(a.trading_day, CALENDAR_HORIZON)
+        if missing:
+            queued += self._queue(lambda lang: messages.calendar_missing(missing, lang), a.at,
+                                  "warn")  # fmt: skip
+        return queued
+
+    def _day_report(self, a: Assessment) -> messages.DayReport:
+        ok = [s for s in self.store.settlements(trading_day=a.trading_day) if s.state == "ok"]
+        odd: list[str] = []
+        if ok:
+            s = ok[0]
+            totals = s.totals_settled or s.totals_before or {}
+            if s.verified is False:
+                odd.append("结算结果未通过核对" if self._zh() else "The settlement did not verify.")
+            cards = tuple(
+                (c["card"], c["count"], c["amount_minor"]) for c in totals.get("cards", [])
+            )
+            payout = self.calendar.payout_date(a.trading_day, self.cfg.calendar.payout_days)
+            return messages.DayReport(a.trading_day, s.updated_at, sum(c[1] for c in cards),
+                                      totals.get("total_minor", 0), a.currency, cards, payout,
+                                      tuple(odd))  # fmt: skip
+        return messages.DayReport(a.trading_day, None, a.batch_count or 0, a.batch_total or 0,
+                                  a.currency, (), None, tuple(odd))  # fmt: skip
+
+    def _zh(self) -> bool:
+        return self.cfg.panel.locale.startswith("zh")
+
+    def _payouts(self, a: Assessment) -> int:
+        days = self.cfg.calendar.payout_days
+        for s in self.store.settlements(trading_day=a.trading_day):
+            if s.state != "ok":
+                continue
+            t = s.totals_settled or s.totals_before or {}
+            payouts.expect(self.store, s.id, s.trading_day, amount=t.get("total_minor", 0),
+                           currency=a.currency, count=t.get("count", 0),
+                           expected_on=self.calendar.payout_date(s.trading_day, days))  # fmt: skip
+        today = a.at.astimezone(self.cfg.zone).date()
+        queued = 0
+        for p in payouts.late(self.store, today):
+            amount = format_amount(p.amount, p.currency)
+            queued += self._queue(
+                lambda lang, p=p, amount=amount: messages.payout_late(
+                    p.id, p.trading_day, amount, p.expected_on, lang),
+                a.at, "urgent")  # fmt: skip
+        return queued
+
+    def _late_keys(self, a: Assessment) -> set[str]:
+        today = a.at.astimezone(self.cfg.zone).date()
+        return {f"payout-late:{p.id}" for p in payouts.late(self.store, today)}

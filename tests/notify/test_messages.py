@@ -1,0 +1,55 @@
+"""Message snapshots in both languages: every alarm kind, the reports, the notices.
+
+After a deliberate change regenerate with SETTLEGUARD_REGEN_SNAPSHOTS=1 and read the diff."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pi_agent.guard.assessment import Assessment, Level, Reason, ReasonKind
+from pi_agent.notify import messages
+
+SNAPSHOT = Path(__file__).parent / "messages.snapshot.txt"
+ZONE = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 9, 30, 14, 50, tzinfo=UTC)  # 22:50 in Shanghai
+DETAILS = {ReasonKind.SETTLE_FAILED: {"code": 0x9B}, ReasonKind.OUT_OF_ORDER: {"code": 0x83},
+           ReasonKind.TERMINAL_CLOCK_WRONG: {"drift_seconds": -425}}  # fmt: skip
+
+
+def render_all() -> str:
+    out = []
+    ctx = messages.Context(ZONE, last_answer_at=NOW - timedelta(minutes=25))
+    for lang in ("en", "zh-CN"):
+        for kind in messages.ALARMS:
+            reason = Reason(kind, Level.URGENT, DETAILS.get(kind, {}))
+            a = Assessment(NOW, NOW.date(), NOW + timedelta(minutes=10), Level.URGENT, (reason,),
+                           batch_count=42, batch_total=123456, currency=156)  # fmt: skip
+            out.append(messages.alarm(a, kind, f"{kind.value}:x", lang, ctx))
+        cards = (("UnionPay", 30, 100000), ("Visa", 12, 23456))
+        day = date(2026, 9, 30)
+        settled = messages.DayReport(day, NOW, 42, 123456, 156, cards, date(2026, 10, 8))
+        out.append(messages.report(settled, lang, ZONE))
+        unsettled = messages.DayReport(day, None, 42, 123456, 156, (), None)
+        out.append(messages.report(unsettled, lang, ZONE))
+        out.append(messages.holiday(date(2026, 10, 1), "National Day", date(2026, 10, 8), lang))
+        out.append(messages.payout_late(7, date(2026, 9, 30), "1234.56 CNY", date(2026, 10, 8),
+                                        lang))  # fmt: skip
+        out.append(messages.calendar_missing([2027], lang))
+    return "\n\n".join(f"[{d.key}] {d.kind}/{d.level}\n{d.title}\n{d.body}" for d in out) + "\n"
+
+
+def test_messages_match_the_snapshot() -> None:
+    text = render_all()
+    if os.environ.get("SETTLEGUARD_REGEN_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert SNAPSHOT.exists(), "no snapshot: run with SETTLEGUARD_REGEN_SNAPSHOTS=1 and read it"
+    assert text == SNAPSHOT.read_text(encoding="utf-8")
+
+
+def test_titles_fit_a_lock_screen() -> None:
+    for block in render_all().split("\n\n"):
+        title = block.splitlines()[1]
+        assert len(title) <= 40, title
