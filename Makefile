@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_agent.py
+	$(PY) bench/bench_notify.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ class Receiver:
         self.got: list[dict[str, Any]] = []
         self.status = 200
         self.delay = 0.0
+        self.arrived = threading.Event()  # set on each message that is accepted
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -23,6 +24,7 @@ class Receiver:
                 time.sleep(outer.delay)
                 if outer.status == 200:
                     outer.got.append(json.loads(body))
+                    outer.arrived.set()
                 self.send_response(outer.status)
                 self.end_headers()
 
