@@ -382,13 +382,26 @@ def _cross_checks(cfg: Config) -> list[FieldError]:
         errors.append(FieldError("[panel] quiet_end", "quiet hours need both start and end"))
     if (cfg.notify.quiet_start is None) != (cfg.notify.quiet_end is None):
         errors.append(FieldError("[notify] quiet_end", "quiet hours need both start and end"))
-    try:
-        from .notify.calendar import BusinessCalendar, CalendarError
-
-        BusinessCalendar(calendar_spec(cfg))
-    except CalendarError as exc:
-        errors.append(FieldError("[calendar] country", str(exc)))
+    errors.extend(_calendar_checks(cfg.calendar))
     return errors
+
+
+def _calendar_checks(c: CalendarConfig) -> list[FieldError]:
+    """Codes checked against the holidays package's lists, without building a calendar
+    (that costs megabytes the agent only spends when a payout date is wanted)."""
+    import holidays
+
+    countries = holidays.list_supported_countries()
+    if c.country not in countries:
+        return [FieldError("[calendar] country", f"{c.country!r} is not known to the holidays "
+                           "package (e.g. CN, DE, US)")]  # fmt: skip
+    if c.subdivision and c.subdivision not in countries[c.country]:
+        return [FieldError("[calendar] subdivision",
+                           f"{c.subdivision!r} is not a subdivision of {c.country}")]  # fmt: skip
+    if c.financial and c.financial not in holidays.list_supported_financial():
+        why = f"{c.financial!r} is not a financial calendar (e.g. XECB, XNYS)"
+        return [FieldError("[calendar] financial", why)]
+    return []
 
 
 def calendar_spec(cfg: Config) -> Any:

@@ -8,6 +8,7 @@ sends it.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from ..config import Config, calendar_spec
@@ -28,7 +29,11 @@ class Planner:
         self.cfg = cfg
         self.store = store
         self.outbox = Outbox(store)
-        self.calendar = BusinessCalendar(calendar_spec(cfg))
+
+    @functools.cached_property
+    def calendar(self) -> BusinessCalendar:
+        """Built on first use: holiday tables cost megabytes a guard without targets never needs."""
+        return BusinessCalendar(calendar_spec(self.cfg))
 
     # -- the one entry point
 
