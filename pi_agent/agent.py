@@ -195,7 +195,8 @@ class Agent:
 
     def tick(self) -> Assessment:
         now = self.clock.now()
-        a = assess(now, self.cfg, self.observations(now))
+        obs = self.observations(now)
+        a = assess(now, self.cfg, obs)
         previous = self.state.assessment
         self.state.assessment = a
         if previous is None or previous.level is not a.level:
@@ -206,17 +207,14 @@ class Agent:
                                  now, key=notice.key)  # fmt: skip
         self._show(a)
         self._act(a)
-        self._tell(self.state.assessment or a)
+        self._tell(self.state.assessment or a, obs)
         sd_notify("WATCHDOG=1")
         return self.state.assessment or a
 
-    def _tell(self, a: Assessment) -> None:
+    def _tell(self, a: Assessment, obs: Observations) -> None:
         if not self.cfg.notify.targets:
             return
-        ctx = Context(self.cfg.zone, self.state.last_answer_at,
-                      self.store.batch_trading_day(batch_key(self.state.totals))
-                      if self.state.totals is not None and not self.state.totals.empty
-                      else None)  # fmt: skip
+        ctx = Context(self.cfg.zone, self.state.last_answer_at, obs.batch_day)
         try:
             if self.planner.after_tick(a, ctx):
                 self.on_queued()

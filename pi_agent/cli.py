@@ -381,11 +381,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(f"wrote the default configuration to {path} (mode 0600); set the terminal port "
               "and password, then run: settle-guard config check")  # fmt: skip
         return EXIT_OK
-    try:
-        cfg = config.load(path)
-    except config.ConfigError as exc:
-        for error in exc.errors:
-            print(f"settle-guard: {path}: {error}", file=sys.stderr)
+    cfg = config.load_or_report(path)
+    if cfg is None:
         return EXIT_CONFIG
     if args.action == "show":
         print(config.dumps(cfg, mask_secrets=True), end="")

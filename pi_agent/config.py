@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 import tomllib
 from collections.abc import Callable
@@ -459,6 +460,17 @@ def load(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([FieldError("file", f"not valid TOML: {exc}")], str(path)) from None
     return from_dict(data, str(path))
+
+
+def load_or_report(path: str | Path) -> Config | None:
+    """For a command: the config, or None after one stderr line per problem
+    (`settle-guard: PATH: [section] field: what is wrong`)."""
+    try:
+        return load(path)
+    except ConfigError as exc:
+        for error in exc.errors:
+            print(f"settle-guard: {path}: {error}", file=sys.stderr)
+        return None
 
 
 def _toml_value(value: Any) -> str:

@@ -33,12 +33,9 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
         stream=sys.stderr,
     )
     path = path or str(config.DEFAULT_PATH)
-    try:
-        cfg = config.load(path)
-    except config.ConfigError as exc:
-        for error in exc.errors:
-            print(f"settle-guard: {path}: {error}", file=sys.stderr)
-        return 7
+    cfg = config.load_or_report(path)
+    if cfg is None:
+        return 7  # the command line's "configuration invalid"
     clock: Clock = FastClock(datetime.now(UTC), fast) if fast else SystemClock()
     term = cfg.terminal
     terminal = ZvtTerminal(

@@ -69,7 +69,8 @@ def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
     return resolve_local(on, at, cal.zone)
 
 
-def _in_hours(local: time, start: time, end: time) -> bool:
+def in_hours(local: time, start: time, end: time) -> bool:
+    """Whether local time-of-day `local` is in [start, end), which may wrap midnight."""
     return start <= local < end if start <= end else local >= start or local < end
 
 
@@ -143,7 +144,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     demands_settle = False
     if status is not None and answering:
         cond = status.condition
-        opening_hours = _in_hours(local.time(), cfg.schedule.opening, cfg.schedule.closing)
+        opening_hours = in_hours(local.time(), cfg.schedule.opening, cfg.schedule.closing)
         if cond is Condition.NEEDS_END_OF_DAY and open_batch:
             demands_settle = True
             reason(ReasonKind.TERMINAL_DEMANDS_SETTLE, Level.URGENT, notify=day.isoformat(),
@@ -198,7 +199,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
 
     level = max((r.level for r in reasons), default=Level.OK, key=lambda lv: lv.value)
     quiet = (cfg.panel.quiet_start is not None and cfg.panel.quiet_end is not None
-             and _in_hours(local.time(), cfg.panel.quiet_start, cfg.panel.quiet_end))  # fmt: skip
+             and in_hours(local.time(), cfg.panel.quiet_start, cfg.panel.quiet_end))  # fmt: skip
     return Assessment(
         at=now, trading_day=day, cutoff=cutoff, level=level, reasons=tuple(reasons),
         notices=tuple(notices), actions=tuple(actions), batch_count=count,

@@ -35,20 +35,10 @@ def add_arguments(add: object) -> None:
     p.add_argument("--received", type=int, metavar="ID", help="mark payout ID received today")
 
 
-def _load(args: argparse.Namespace) -> config.Config | int:
-    path = args.config or str(config.DEFAULT_PATH)
-    try:
-        return config.load(path)
-    except config.ConfigError as exc:
-        for error in exc.errors:
-            print(f"settle-guard: {path}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-
-
 def run(args: argparse.Namespace) -> int:
-    cfg = _load(args)
-    if isinstance(cfg, int):
-        return cfg
+    cfg = config.load_or_report(args.config or str(config.DEFAULT_PATH))
+    if cfg is None:
+        return EXIT_CONFIG
     store = Store(cfg.store.path)
     try:
         return {"notify": _notify, "report": _report, "payouts": _payouts}[args.command](
@@ -95,26 +85,17 @@ def _notify(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
 def _report(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
     from ..guard.tradingday import TradingCalendar
     from .calendar import BusinessCalendar
+    from .planner import day_report
 
     day = args.date or TradingCalendar(cfg.zone, cfg.schedule.cutoff).trading_day(
         SystemClock().now()
     )
-    cal = BusinessCalendar(config.calendar_spec(cfg))
-    ok = [s for s in store.settlements(trading_day=day) if s.state == "ok"]
-    lang = args.lang or cfg.panel.locale
-    if ok:
-        s = ok[0]
-        t = s.totals_settled or s.totals_before or {}
-        cards = tuple((c["card"], c["count"], c["amount_minor"]) for c in t.get("cards", []))
-        report = messages.DayReport(day, s.updated_at, t.get("count", 0), t.get("total_minor", 0),
-                                    cfg.currency_code, cards,
-                                    cal.payout_date(day, cfg.calendar.payout_days))  # fmt: skip
-    else:
-        latest = store.latest_reading("totals")
-        t = latest[1] if latest else {}
-        report = messages.DayReport(day, None, t.get("count", 0), t.get("total_minor", 0),
-                                    cfg.currency_code, (), None)  # fmt: skip
-    d = messages.report(report, lang, cfg.zone)
+    latest = store.latest_reading("totals")
+    t = latest[1] if latest else {}
+    report = day_report(store, BusinessCalendar(config.calendar_spec(cfg)), cfg, day,
+                        currency=cfg.currency_code,
+                        open_batch=(t.get("count", 0), t.get("total_minor", 0)))  # fmt: skip
+    d = messages.report(report, args.lang or cfg.panel.locale, cfg.zone)
     print(d.title)
     print(d.body)
     return EXIT_OK

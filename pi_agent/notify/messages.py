@@ -142,7 +142,7 @@ class DayReport:
     currency: int
     cards: tuple[tuple[str, int, int], ...]  # (card, count, amount)
     payout_on: date | None
-    odd: tuple[str, ...] = ()  # already in the report's language
+    unverified: bool = False  # settled, but the totals did not check out afterwards
 
 
 def report(r: DayReport, lang: str, zone: object) -> Draft:
@@ -171,7 +171,8 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
     if r.payout_on is not None and r.count:
         lines.append(f"预计到账：{_day(r.payout_on, lang)}" if zh
                      else f"Expected payout: {_day(r.payout_on, lang)}")  # fmt: skip
-    lines.extend(r.odd)
+    if r.unverified:
+        lines.append("结算结果未通过核对" if zh else "The settlement did not verify.")
     level = "info" if r.settled_at is not None or not r.count else "urgent"
     return Draft(f"report:{r.day}", "report", level, title, "\n".join(lines))
 

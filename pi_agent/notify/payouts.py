@@ -29,6 +29,9 @@ def _payout(r: object) -> Payout:
 def expect(store: Store, settlement_id: int, day: date, *, amount: int, currency: int,
            count: int, expected_on: date) -> bool:  # fmt: skip
     """Record a settled batch's expected payout once; False if it was already recorded."""
+    known = "SELECT 1 FROM payouts WHERE settlement_id = ?"
+    if store.db.execute(known, (settlement_id,)).fetchone():
+        return False  # the usual case on every tick: no write transaction for nothing
     with store.tx() as db:
         cur = db.execute(
             "INSERT OR IGNORE INTO payouts (settlement_id, trading_day, amount, currency, count,"

@@ -9,11 +9,11 @@ sends it.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ..config import Config, calendar_spec
 from ..guard.assessment import Assessment
-from ..guard.policy import window_start
+from ..guard.policy import in_hours, window_start
 from ..guard.tradingday import TradingCalendar, resolve_local
 from ..money import format_amount
 from ..store import Store
@@ -29,6 +29,7 @@ class Planner:
         self.cfg = cfg
         self.store = store
         self.outbox = Outbox(store)
+        self.trading = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
 
     @functools.cached_property
     def calendar(self) -> BusinessCalendar:
@@ -44,8 +45,15 @@ class Planner:
             queued += self._queue(
                 lambda lang, n=notice: messages.alarm(a, n.kind, n.key, lang, ctx),
                 a.at, severity=messages.SEVERITY[notice.level])  # fmt: skip
-        self.outbox.settle_repeats({n.key for n in a.notices} | self._late_keys(a))
-        queued += self._payouts(a)
+        self._expect_payouts(a)
+        late = payouts.late(self.store, a.at.astimezone(self.cfg.zone).date())
+        self.outbox.settle_repeats({n.key for n in a.notices} | {_late_key(p) for p in late})
+        for p in late:
+            amount = format_amount(p.amount, p.currency)
+            queued += self._queue(
+                lambda lang, p=p, amount=amount: messages.payout_late(
+                    p.id, p.trading_day, amount, p.expected_on, lang),
+                a.at, "urgent")  # fmt: skip
         if self._closing_due(a):
             queued += self._closing(a)
         return queued
@@ -72,9 +80,7 @@ class Planner:
             return now
         local = now.astimezone(self.cfg.zone)
         t = local.time()
-        inside = (n.quiet_start <= t < n.quiet_end if n.quiet_start < n.quiet_end
-                  else t >= n.quiet_start or t < n.quiet_end)  # fmt: skip
-        if not inside:
+        if not in_hours(t, n.quiet_start, n.quiet_end):
             return now
         end_day = local.date() if t < n.quiet_end else local.date() + timedelta(days=1)
         return resolve_local(end_day, n.quiet_end, self.cfg.zone)
@@ -82,8 +88,7 @@ class Planner:
     def _closing_due(self, a: Assessment) -> bool:
         """From closing time on, once the day has ended one way or the other: the batch is
         settled or empty, or the cutoff is five minutes away (then it says "not settled")."""
-        cal = TradingCalendar(self.cfg.zone, self.cfg.schedule.cutoff)
-        closing = window_start(cal, a.trading_day, self.cfg.schedule.closing)
+        closing = window_start(self.trading, a.trading_day, self.cfg.schedule.closing)
         last_call = a.time_to_cutoff <= timedelta(minutes=5)
         if a.at < closing and not last_call:
             return False
@@ -93,7 +98,9 @@ class Planner:
     def _closing(self, a: Assessment) -> int:
         queued = 0
         if self.cfg.notify.report:
-            report = self._day_report(a)
+            report = day_report(self.store, self.calendar, self.cfg, a.trading_day,
+                                currency=a.currency,
+                                open_batch=(a.batch_count or 0, a.batch_total or 0))  # fmt: skip
             severity = "info" if report.settled_at or not report.count else "urgent"
             queued += self._queue(lambda lang: messages.report(report, lang, self.cfg.zone),
                                   a.at, severity)  # fmt: skip
@@ -110,46 +117,34 @@ class Planner:
                                   "warn")  # fmt: skip
         return queued
 
-    def _day_report(self, a: Assessment) -> messages.DayReport:
-        ok = [s for s in self.store.settlements(trading_day=a.trading_day) if s.state == "ok"]
-        odd: list[str] = []
-        if ok:
-            s = ok[0]
-            totals = s.totals_settled or s.totals_before or {}
-            if s.verified is False:
-                odd.append("结算结果未通过核对" if self._zh() else "The settlement did not verify.")
-            cards = tuple(
-                (c["card"], c["count"], c["amount_minor"]) for c in totals.get("cards", [])
-            )
-            payout = self.calendar.payout_date(a.trading_day, self.cfg.calendar.payout_days)
-            return messages.DayReport(a.trading_day, s.updated_at, sum(c[1] for c in cards),
-                                      totals.get("total_minor", 0), a.currency, cards, payout,
-                                      tuple(odd))  # fmt: skip
-        return messages.DayReport(a.trading_day, None, a.batch_count or 0, a.batch_total or 0,
-                                  a.currency, (), None, tuple(odd))  # fmt: skip
-
-    def _zh(self) -> bool:
-        return self.cfg.panel.locale.startswith("zh")
-
-    def _payouts(self, a: Assessment) -> int:
-        days = self.cfg.calendar.payout_days
+    def _expect_payouts(self, a: Assessment) -> None:
+        """Every settled batch of the day gets its expected payout date (once)."""
         for s in self.store.settlements(trading_day=a.trading_day):
             if s.state != "ok":
                 continue
             t = s.totals_settled or s.totals_before or {}
+            expected = self.calendar.payout_date(s.trading_day, self.cfg.calendar.payout_days)
             payouts.expect(self.store, s.id, s.trading_day, amount=t.get("total_minor", 0),
                            currency=a.currency, count=t.get("count", 0),
-                           expected_on=self.calendar.payout_date(s.trading_day, days))  # fmt: skip
-        today = a.at.astimezone(self.cfg.zone).date()
-        queued = 0
-        for p in payouts.late(self.store, today):
-            amount = format_amount(p.amount, p.currency)
-            queued += self._queue(
-                lambda lang, p=p, amount=amount: messages.payout_late(
-                    p.id, p.trading_day, amount, p.expected_on, lang),
-                a.at, "urgent")  # fmt: skip
-        return queued
+                           expected_on=expected)  # fmt: skip
 
-    def _late_keys(self, a: Assessment) -> set[str]:
-        today = a.at.astimezone(self.cfg.zone).date()
-        return {f"payout-late:{p.id}" for p in payouts.late(self.store, today)}
+
+def _late_key(p: payouts.Payout) -> str:
+    return f"payout-late:{p.id}"
+
+
+def day_report(store: Store, calendar: BusinessCalendar, cfg: Config, day: date, *,
+               currency: int, open_batch: tuple[int, int]) -> messages.DayReport:  # fmt: skip
+    """How trading day `day` ended: its successful settlement if there is one, else the
+    open batch (count, total in minor units) as last read."""
+    ok = [s for s in store.settlements(trading_day=day) if s.state == "ok"]
+    if not ok:
+        count, total = open_batch
+        return messages.DayReport(day, None, count, total, currency, (), None)
+    s = ok[0]
+    t = s.totals_settled or s.totals_before or {}
+    cards = tuple((c["card"], c["count"], c["amount_minor"]) for c in t.get("cards", []))
+    return messages.DayReport(day, s.updated_at, sum(c[1] for c in cards),
+                              t.get("total_minor", 0), currency, cards,
+                              calendar.payout_date(day, cfg.calendar.payout_days),
+                              unverified=s.verified is False)  # fmt: skip

@@ -21,13 +21,6 @@ T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
 def outbox(tmp_path: Path) -> Iterator[Outbox]:
     store = Store(tmp_path / "guard.db")
     yield Outbox(store, random.Random(1))

@@ -7,10 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from pi_agent import config
 from pi_agent.notify import payouts
@@ -19,13 +16,6 @@ from pi_agent.notify.outbox import Outbox
 from tests.test_agent import Rig, berlin
 
 from .receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def notifying_rig(tmp_path: Path, receiver: Receiver, mode: str, lang: str = "en") -> Rig:
