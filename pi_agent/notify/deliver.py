@@ -1,33 +1,39 @@
 """Delivery: the outbox's messages to their targets through Apprise.
 
-Apprise loads hundreds of modules (some 18 MB) on first use, so it is imported only
-when the first message is actually sent, never at start-up. Sends run on their own
-thread with their own SQLite connection: a slow push service never holds up the
-guard's loop. Logs name a target by its scheme and id, never by its URL (the token).
+The outbox's bookkeeping (what is due, sent, failed, retried when) stays here, on the
+delivery thread with its own SQLite connection, so a slow push service never holds up
+the guard's loop. The send itself runs in a push worker process (`worker.py`) started
+when something is due and ended when idle: Apprise costs more memory than the whole
+guard, and only a few messages a day need it. Short-lived commands (`notify test`)
+send in-process instead. Logs name a target by its scheme and id, never by its URL.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import select
+import subprocess
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..clock import Clock
 from ..config import Config, Target
 from ..store import Store
+from ..subproc import module_command
+from . import push
 from .outbox import Message, Outbox, target_id
+from .push import DeliveryError
 
 log = logging.getLogger("settle-guard.notify")
 
 # send(target, message) -> None, or raises DeliveryError
 Send = Callable[[Target, Message], None]
 
-
-class DeliveryError(Exception):
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+__all__ = ["Deliverer", "DeliveryError", "PushWorker", "apprise_send", "deliver_due"]
 
 
 def describe(target: Target) -> str:
@@ -35,15 +41,104 @@ def describe(target: Target) -> str:
 
 
 def apprise_send(target: Target, m: Message) -> None:
-    import apprise  # heavy: only here, only when something is sent
+    """Send in this process (loads Apprise here): for short-lived commands and tests."""
+    try:
+        push.send(target.url, m.title, m.body, m.level)
+    except DeliveryError as exc:
+        raise DeliveryError(f"{describe(target)}: {exc}", exc.permanent) from None
 
-    kinds = {"info": apprise.NotifyType.INFO, "warn": apprise.NotifyType.WARNING,
-             "urgent": apprise.NotifyType.FAILURE}  # fmt: skip
-    service = apprise.Apprise()
-    if not service.add(target.url):
-        raise DeliveryError(f"{describe(target)} is not a valid Apprise URL", permanent=True)
-    if not service.notify(title=m.title, body=m.body, notify_type=kinds.get(m.level)):
-        raise DeliveryError(f"{describe(target)} did not accept the message")
+
+class PushWorker:
+    """Sends through a worker process; callable as a `Send`.
+
+    The worker starts on the first send and is ended by `tidy()` once it has been idle
+    for `linger` seconds, so a burst of messages shares one start-up. A worker that
+    dies or stops answering within `timeout` is killed; the message stays in the
+    outbox and is retried (it may have been shown: delivery is at least once).
+    """
+
+    def __init__(self, linger: float = 120.0, timeout: float = 90.0) -> None:
+        self.linger, self.timeout = linger, timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._last_used = 0.0
+        self._buffer = b""
+        self.started = 0  # worker processes started so far (for tests and the bench)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        argv, env = module_command("pi_agent.notify.worker")
+        self._buffer = b""
+        self.started += 1
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def __call__(self, target: Target, m: Message) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+        request = {"url": target.url, "title": m.title, "body": m.body, "level": m.level}
+        try:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self._proc.stdin.flush()
+            line = self._read_line(self._proc, time.monotonic() + self.timeout)
+        except (OSError, TimeoutError) as exc:
+            self.close(kill=True)
+            raise DeliveryError(f"{describe(target)}: push worker: {exc}") from None
+        finally:
+            self._last_used = time.monotonic()
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            self.close(kill=True)
+            raise DeliveryError(f"{describe(target)}: push worker gave no answer") from None
+        if not reply.get("ok"):
+            why = str(reply.get("error", "failed"))
+            raise DeliveryError(f"{describe(target)}: {why}", bool(reply.get("permanent")))
+
+    def _read_line(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no answer within {self.timeout:.0f} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise OSError(f"exited with code {proc.wait()}")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def tidy(self) -> float | None:
+        """End an idle worker; the seconds until it should be looked at again, or None."""
+        if self._proc is None:
+            return None
+        idle = time.monotonic() - self._last_used
+        if idle >= self.linger:
+            self.close()
+            return None
+        return self.linger - idle
+
+    def close(self, kill: bool = False) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if kill:
+                proc.kill()
+            if proc.stdin is not None:
+                proc.stdin.close()  # end of input: the worker exits by itself
+            proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send) -> int:
@@ -74,9 +169,11 @@ def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send
 class Deliverer:
     """The delivery thread: wakes when told (new message) or when the next one is due."""
 
-    def __init__(self, cfg: Config, clock: Clock, send: Send = apprise_send,
+    def __init__(self, cfg: Config, clock: Clock, send: Send | None = None,
                  idle: float = 30.0, speed: float = 1.0) -> None:  # fmt: skip
-        self.cfg, self.clock, self.send, self.idle = cfg, clock, send, idle
+        self.worker = PushWorker() if send is None else None
+        self.cfg, self.clock, self.idle = cfg, clock, idle
+        self.send: Send = send or self.worker  # type: ignore[assignment]
         self.speed = speed  # a fast clock: waits in real seconds are shorter
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -110,7 +207,11 @@ class Deliverer:
                 if due is not None:
                     ahead = (due - self.clock.now()) / timedelta(seconds=1) / self.speed
                     wait = max(0.05, min(wait, ahead))
+                if self.worker is not None and (left := self.worker.tidy()) is not None:
+                    wait = min(wait, left + 0.05)
                 self._wake.wait(wait)
                 self._wake.clear()
         finally:
+            if self.worker is not None:
+                self.worker.close()
             store.close()
