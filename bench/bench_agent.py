@@ -1,7 +1,8 @@
 """Agent benchmark: RSS after a steady run, cold start to the first successful poll, idle CPU.
 
 Runs `settle-guard run` as the service would (its own process) against the simulator on a
-pty, with the emulated OLED and mock pins. Targets: RSS <= 60 MB with everything loaded;
+pty, with the emulated OLED, mock pins and one push target (a local receiver) that gets a
+message right after start. Targets: RSS <= 60 MB with everything loaded;
 start <= 1.5 s; idle CPU <= 0.5 % of a core at a 15 s poll.
 """
 
@@ -20,9 +21,14 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "notify"))
+
+from receiver import Receiver  # noqa: E402
 
 from pi_agent import config  # noqa: E402
+from pi_agent.notify.outbox import Draft, Outbox, target_id  # noqa: E402
 from pi_agent.sim import SimServer, SimTerminal  # noqa: E402
+from pi_agent.store import Store  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -59,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    receiver = Receiver()  # a push target, so the notification path is loaded and used
     with (
         tempfile.TemporaryDirectory() as tmp,
         SimServer(SimTerminal(clock=berlin_now), link=Path(tmp) / "t") as sim,
@@ -68,6 +75,11 @@ def main() -> None:
         cfg = config.replace(config.Config(), "terminal", port=sim.url)
         cfg = config.replace(cfg, "store", path=str(Path(tmp) / "guard.db"))
         cfg = config.replace(cfg, "poll", interval_seconds=15)
+        cfg = config.replace(cfg, "notify", targets=[{"url": receiver.url}])
+        store = Store(cfg.store.path)  # one message waiting: delivered right after start
+        Outbox(store).put(Draft("bench", "notice", "warn", "bench", "waiting at start"),
+                          target_id(receiver.url), datetime.now(ZoneInfo("UTC")))  # fmt: skip
+        store.close()
         path = Path(tmp) / "config.toml"
         config.save(cfg, path)
         env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
@@ -90,10 +102,14 @@ def main() -> None:
             cpu = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
             print(f"idle CPU at a 15 s poll over {args.idle_seconds:g} s: {cpu:.2f} % of a core"
                   "  (target <= 0.5 %)")  # fmt: skip
-            print(f"RSS after a steady run: {rss_mb(proc.pid):.1f} MB  (target <= 60 MB)")
+            if not receiver.got:
+                raise SystemExit("the waiting push was not delivered")
+            print(f"RSS after a steady run with a push target, after its first delivery: "
+                  f"{rss_mb(proc.pid):.1f} MB  (target <= 60 MB)")  # fmt: skip
         finally:
             proc.terminate()
             proc.wait(10)
+            receiver.close()
 
 
 if __name__ == "__main__":

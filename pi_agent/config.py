@@ -388,18 +388,22 @@ def _cross_checks(cfg: Config) -> list[FieldError]:
 
 
 def _calendar_checks(c: CalendarConfig) -> list[FieldError]:
-    """Codes checked against the holidays package's lists, without building a calendar
-    (that costs megabytes the agent only spends when a payout date is wanted)."""
-    import holidays
+    """Codes checked against the holidays package's lists (asked of a helper process, so
+    that validating does not load the package's megabytes into the agent)."""
+    from .notify.holiday_data import CalendarError, supported
 
-    countries = holidays.list_supported_countries()
+    try:
+        known = supported()
+    except CalendarError as exc:
+        return [FieldError("[calendar] country", f"cannot check the code: {exc}")]
+    countries = known["countries"]
     if c.country not in countries:
         return [FieldError("[calendar] country", f"{c.country!r} is not known to the holidays "
                            "package (e.g. CN, DE, US)")]  # fmt: skip
     if c.subdivision and c.subdivision not in countries[c.country]:
         return [FieldError("[calendar] subdivision",
                            f"{c.subdivision!r} is not a subdivision of {c.country}")]  # fmt: skip
-    if c.financial and c.financial not in holidays.list_supported_financial():
+    if c.financial and c.financial not in known["financial"]:
         why = f"{c.financial!r} is not a financial calendar (e.g. XECB, XNYS)"
         return [FieldError("[calendar] financial", why)]
     return []

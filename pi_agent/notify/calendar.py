@@ -2,7 +2,7 @@
 
 The guard tells the merchant when a settled batch will be paid out, so it needs to know
 which days the acquirer's bank actually works. Everything here is pure: no I/O and no
-clock reads; callers pass dates in. Holiday tables come from `holidays` and are cached
+clock reads; callers pass dates in. Holiday facts come from `holidays` and are cached
 per year, so repeated look-ups on a Pi Zero stay cheap.
 
 Two quirks drive the design:
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-import holidays
+from .holiday_data import CalendarError, KindInfo, Local, Source, Spec, YearFacts
+
+__all__ = ["BusinessCalendar", "CalendarError", "CalendarSpec"]
 
 # A calendar with no business day in this many days is broken (e.g. every day
 # overridden as a holiday); stop rather than loop forever.
@@ -29,10 +30,7 @@ _MAX_SEARCH_DAYS = 3 * 366
 
 EXTRA_HOLIDAY_NAME = "Extra holiday (configured)"
 _UNNAMED_CLOSURE = "Non-business day"
-
-
-class CalendarError(ValueError):
-    """The calendar spec names something the holidays package cannot provide."""
+_NO_FACTS = YearFacts({}, frozenset(), frozenset())
 
 
 @dataclass(frozen=True)
@@ -59,110 +57,52 @@ class CalendarSpec:
 
 @dataclass(frozen=True)
 class _Year:
-    """One year's merged facts, as plain sets and dicts for fast look-ups."""
+    """One year's facts of both kinds."""
 
-    country_holidays: dict[date, str]
-    country_workdays: frozenset[date]  # adjusted weekend working days (调休)
-    financial_holidays: dict[date, str]
-    financial_workdays: frozenset[date]
+    country: YearFacts
+    financial: YearFacts
 
 
 class BusinessCalendar:
-    """Answers "is this a business day?" and "when is T+N?" for one `CalendarSpec`."""
+    """Answers "is this a business day?" and "when is T+N?" for one `CalendarSpec`.
 
-    def __init__(self, spec: CalendarSpec) -> None:
+    The holiday facts come from `source`: the package in this process by default, or a
+    helper process (`holiday_data.Remote`) where memory matters, fetched a year ahead.
+    """
+
+    def __init__(self, spec: CalendarSpec, source: Source | None = None) -> None:
         self.spec = spec
+        self.source = source or Local()
+        self._codes = Spec(spec.country, spec.subdivision, spec.financial)
         self._extra_holidays = frozenset(spec.extra_holidays)
         self._extra_workdays = frozenset(spec.extra_workdays)
-        self._raw: dict[tuple[str, int], Any] = {}
         self._years: dict[int, _Year] = {}
-        # Build an empty calendar of each kind now so a bad code fails at start-up,
-        # not on the first payout notice.
-        self._country_cls = type(self._build_country(()))
-        # `holidays.China` is a lazy-loading proxy, so compare the ISO code instead of
-        # using issubclass; this also catches aliases such as "CHN".
-        self._is_china = getattr(self._country_cls, "country", None) == "CN"
-        self._financial_cls = (
-            type(self._build_financial(())) if spec.financial is not None else None
-        )
-
-    # -- building and caching ------------------------------------------------------
-
-    def _build_country(self, years: tuple[int, ...] | int) -> Any:
-        spec = self.spec
-        try:
-            base = holidays.country_holidays(spec.country, years=years)
-        except (NotImplementedError, ValueError, KeyError) as exc:
-            raise CalendarError(
-                f"calendar country {spec.country!r} is not known to the holidays package"
-            ) from exc
-        if spec.subdivision is None:
-            return base
-        try:
-            return holidays.country_holidays(spec.country, subdiv=spec.subdivision, years=years)
-        except (NotImplementedError, ValueError, KeyError) as exc:
-            raise CalendarError(
-                f"calendar subdivision {spec.subdivision!r} of country {spec.country!r} "
-                "is not known to the holidays package"
-            ) from exc
-
-    def _build_financial(self, years: tuple[int, ...] | int) -> Any:
-        try:
-            return holidays.financial_holidays(self.spec.financial, years=years)
-        except (NotImplementedError, ValueError, KeyError) as exc:
-            raise CalendarError(
-                f"financial calendar {self.spec.financial!r} is not known to the holidays package"
-            ) from exc
-
-    def _raw_year(self, kind: str, year: int) -> Any:
-        """The library's object for one year, built once (construction is the slow part)."""
-        key = (kind, year)
-        obj = self._raw.get(key)
-        if obj is None:
-            obj = self._build_country(year) if kind == "country" else self._build_financial(year)
-            self._raw[key] = obj
-        return obj
+        # Asked now so that a bad code fails at start-up, not on the first payout notice.
+        self._info: dict[str, KindInfo] = self.source.info(self._codes)
+        # Compare the ISO code, which also catches aliases such as "CHN".
+        self._is_china = self._info["country"].code == "CN"
 
     def _year(self, year: int) -> _Year:
-        """Facts for dates inside `year`, from the library's objects for that year.
-
-        The library files every date (observed days included) under its own year, but
-        some classes carry a static `weekend_workdays` set spanning all years, so that set
-        is filtered to `year`.
-        """
         cached = self._years.get(year)
-        if cached is not None:
-            return cached
-
-        def collect(kind: str) -> tuple[dict[date, str], frozenset[date]]:
-            obj = self._raw_year(kind, year)
-            names = {day: name for day, name in obj.items() if day.year == year}
-            workdays = frozenset(
-                d for d in getattr(obj, "weekend_workdays", ()) or () if d.year == year
-            )
-            return names, workdays
-
-        c_names, c_work = collect("country")
-        if self.spec.financial is not None:
-            f_names, f_work = collect("financial")
-        else:
-            f_names, f_work = {}, frozenset()
-        cached = _Year(c_names, c_work, f_names, f_work)
-        self._years[year] = cached
+        if cached is None:
+            wanted = [y for y in (year, year + 1) if y not in self._years]  # payouts roll on
+            facts = self.source.years(self._codes, wanted)
+            for y in wanted:
+                self._years[y] = _Year(facts[("country", y)],
+                                       facts.get(("financial", y), _NO_FACTS))  # fmt: skip
+            cached = self._years[year]
         return cached
 
     # -- single-day questions ------------------------------------------------------
 
     def _country_weekend_off(self, d: date, facts: _Year) -> bool:
         """True if `d` is a weekend day the country does not work (ignoring holidays)."""
-        if d in self._extra_workdays or d in facts.country_workdays:
+        if d in self._extra_workdays or d in facts.country.workdays:
             return False
-        return bool(self._raw_year("country", d.year).is_weekend(d))
+        return d in facts.country.weekend
 
     def _financial_weekend_off(self, d: date, facts: _Year) -> bool:
-        if self.spec.financial is None or d in facts.financial_workdays:
-            return False
-        return bool(self._raw_year("financial", d.year).is_weekend(d))
+        return d in facts.financial.weekend and d not in facts.financial.workdays
 
     def _weekend_off(self, d: date) -> bool:
         facts = self._year(d.year)
@@ -174,11 +114,11 @@ class BusinessCalendar:
         if d in self._extra_holidays:
             return False
         facts = self._year(d.year)
-        if d in facts.financial_holidays or self._financial_weekend_off(d, facts):
+        if d in facts.financial.holidays or self._financial_weekend_off(d, facts):
             return False
         if d in self._extra_workdays:
             return True
-        return d not in facts.country_holidays and not self._country_weekend_off(d, facts)
+        return d not in facts.country.holidays and not self._country_weekend_off(d, facts)
 
     def holiday_name(self, d: date) -> str | None:
         """Name(s) of the holiday on `d`, for notices; None for ordinary days and plain
@@ -187,9 +127,9 @@ class BusinessCalendar:
             return EXTRA_HOLIDAY_NAME
         facts = self._year(d.year)
         names: list[str] = []
-        if d not in self._extra_workdays and d in facts.country_holidays:
-            names.append(facts.country_holidays[d])
-        financial = facts.financial_holidays.get(d)
+        if d not in self._extra_workdays and d in facts.country.holidays:
+            names.append(facts.country.holidays[d])
+        financial = facts.financial.holidays.get(d)
         if financial is not None and financial not in names:
             names.append(financial)
         return "; ".join(names) if names else None
@@ -265,20 +205,15 @@ class BusinessCalendar:
         ]
 
     def _year_in_range(self, year: int) -> bool:
-        """Whether the country (and financial) classes claim to cover `year`."""
-        for klass in (self._country_cls, self._financial_cls):
-            if klass is None:
-                continue
-            start_year = getattr(klass, "start_year", None)
-            end_year = getattr(klass, "end_year", None)
-            if (start_year is not None and year < start_year) or (
-                end_year is not None and year > end_year
-            ):
-                return False
-        return True
+        """Whether the country (and financial) calendars claim to cover `year`."""
+        return all(
+            (i.start_year is None or year >= i.start_year)
+            and (i.end_year is None or year <= i.end_year)
+            for i in self._info.values()
+        )
 
     def _china_year_known(self, year: int) -> bool:
         overrides = self._extra_workdays | self._extra_holidays
         if any(d.year == year for d in overrides):
             return True
-        return bool(self._year(year).country_workdays)
+        return bool(self._year(year).country.workdays)

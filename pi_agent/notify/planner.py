@@ -17,7 +17,7 @@ from ..guard.policy import in_hours, window_start
 from ..guard.tradingday import TradingCalendar, resolve_local
 from ..money import format_amount
 from ..store import Store
-from . import messages, payouts
+from . import holiday_data, messages, payouts
 from .calendar import BusinessCalendar
 from .outbox import LEVEL_ORDER, Draft, Outbox, target_id
 
@@ -33,8 +33,9 @@ class Planner:
 
     @functools.cached_property
     def calendar(self) -> BusinessCalendar:
-        """Built on first use: holiday tables cost megabytes a guard without targets never needs."""
-        return BusinessCalendar(calendar_spec(self.cfg))
+        """Built on first use, from holiday facts asked of a helper process: the holidays
+        package would cost the agent some 14 MB for good."""
+        return BusinessCalendar(calendar_spec(self.cfg), holiday_data.Remote())
 
     # -- the one entry point
 
