@@ -139,6 +139,12 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = True  # the technician's page; Flask is imported only when it is on
+    listen: str = "0.0.0.0:8080"  # on the shop LAN; "127.0.0.1:8080" keeps it on the Pi
+
+
+@dataclass(frozen=True)
 class Config:
     terminal: TerminalConfig = TerminalConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -149,6 +155,7 @@ class Config:
     notify: NotifyConfig = NotifyConfig()
     calendar: CalendarConfig = CalendarConfig()
     store: StoreConfig = StoreConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -300,6 +307,21 @@ def _dates(value: Any) -> tuple[date, ...]:
     return tuple(sorted(set(days)))
 
 
+def _listen(value: Any) -> str:
+    """HOST:PORT with an IPv4 address (0.0.0.0: every interface) and a port 1-65535."""
+    import ipaddress
+
+    host, sep, port = str(value).strip().rpartition(":")
+    try:
+        ipaddress.IPv4Address(host)
+        ok = bool(sep) and port.isdigit() and 1 <= int(port) <= 65535
+    except ValueError:
+        ok = False
+    if not isinstance(value, str) or not ok:
+        raise ValueError(f"{value!r} is not an address HOST:PORT such as 0.0.0.0:8080")
+    return value.strip()
+
+
 def _code(value: Any) -> str:
     if not isinstance(value, str) or not (value == "" or value.replace("-", "").isalnum()):
         raise ValueError(f"{value!r} is not a code such as DE, BY or XECB")
@@ -333,11 +355,12 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "payout_days": _int_between(0, 10), "extra_holidays": _dates,
                  "extra_workdays": _dates},
     "store": {"path": _text, "retention_days": _int_between(30, 3650)},
+    "web": {"enabled": _bool, "listen": _listen},
 }  # fmt: skip
 _SECTION_CLASSES = {
     "terminal": TerminalConfig, "schedule": ScheduleConfig, "warnings": WarningsConfig,
     "settle": SettleConfig, "poll": PollConfig, "panel": PanelConfig, "notify": NotifyConfig,
-    "calendar": CalendarConfig, "store": StoreConfig,
+    "calendar": CalendarConfig, "store": StoreConfig, "web": WebConfig,
 }  # fmt: skip
 
 

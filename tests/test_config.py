@@ -150,3 +150,29 @@ def test_config_cli_init_check_show(tmp_path: Path) -> None:
     assert bad.stderr.strip() == (
         f"settle-guard: {path}: [schedule] cutoff: '23:99' is not a time HH:MM (00:00-23:59)"
     )
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("0.0.0.0", "is not an address HOST:PORT"),
+        ("0.0.0.0:0", "is not an address HOST:PORT"),
+        ("0.0.0.0:65536", "is not an address HOST:PORT"),
+        ("shop:8080", "is not an address HOST:PORT"),
+        ("300.1.1.1:80", "is not an address HOST:PORT"),
+        (8080, "is not an address HOST:PORT"),
+    ],
+)
+def test_the_web_page_listens_on_a_valid_address(listen: object, expected: str) -> None:
+    assert any(f"[web] listen: {listen!r} {expected}" in e for e in errors_of(
+        {"web": {"listen": listen}}
+    )), errors_of({"web": {"listen": listen}})  # fmt: skip
+
+
+def test_the_web_section_defaults_to_the_lan_on_8080_and_round_trips(tmp_path: Path) -> None:
+    cfg = Config()
+    assert cfg.web.enabled and cfg.web.listen == "0.0.0.0:8080"
+    changed = config.replace(cfg, "web", listen="127.0.0.1:9090", enabled=False)
+    save(changed, tmp_path / "c.toml")
+    assert load(tmp_path / "c.toml").web == changed.web
+    assert "[web] enabled: 'yes' is not true or false" in errors_of({"web": {"enabled": "yes"}})
