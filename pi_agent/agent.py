@@ -101,6 +101,7 @@ class Agent:
         self.stopped = threading.Event()
         self.planner = Planner(cfg, store)  # what to tell the owner: into the outbox
         self.on_queued: Callable[[], None] = lambda: None  # wakes the delivery thread
+        self._tell_failure = ""
 
     # -- requests from other threads (button, web page, scheduler): queued for the loop
 
@@ -212,14 +213,17 @@ class Agent:
         return self.state.assessment or a
 
     def _tell(self, a: Assessment, obs: Observations) -> None:
-        if not self.cfg.notify.targets:
-            return
-        ctx = Context(self.cfg.zone, self.state.last_answer_at, obs.batch_day)
         try:
-            if self.planner.after_tick(a, ctx):
+            self.planner.expect_payouts(a)
+            ctx = Context(self.cfg.zone, self.state.last_answer_at, obs.batch_day)
+            if self.cfg.notify.targets and self.planner.after_tick(a, ctx):
                 self.on_queued()
-        except Exception:  # telling the owner must never stop the guard
-            log.exception("planning notifications failed")
+        except Exception as exc:  # telling the owner must never stop the guard
+            if repr(exc) != self._tell_failure:  # once per cause, not every tick
+                log.exception("planning notifications failed")
+            self._tell_failure = repr(exc)
+        else:
+            self._tell_failure = ""
 
     def _show(self, a: Assessment) -> None:
         prompt = "last-call" if any(r.kind.value == "settle-prompt" for r in a.reasons) else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from pi_agent import config
 from pi_agent.agent import Agent
 from pi_agent.clock import FakeClock
 from pi_agent.guard.assessment import Level, ReasonKind
+from pi_agent.notify import payouts
 from pi_agent.sim import SimServer, SimTerminal
 from pi_agent.store import Store
 from pi_agent.terminal.zvt import ZvtTerminal
@@ -91,6 +92,11 @@ def test_a_day_in_the_life_with_auto_settle(rig: Rig) -> None:
     assert a.level is Level.OK and rig.sim.terminal.settlements == 1
     events = [e["kind"] for e in rig.store.events()]
     assert "settlement" in events and "level" in events
+    # No push target is configured, and the settled batch still has its payout date
+    # (Friday 20 Nov, T+1 business day in Germany: Monday).
+    [p] = payouts.payouts(rig.store)
+    assert not rig.cfg.notify.targets
+    assert (p.settlement_id, p.amount, p.expected_on) == (record.id, 6739, date(2026, 11, 23))
 
 
 def test_an_unsettled_batch_goes_overdue_and_notifies_once(tmp_path: Path) -> None:

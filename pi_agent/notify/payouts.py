@@ -26,11 +26,15 @@ def _payout(r: object) -> Payout:
                   date.fromisoformat(r["received_on"]) if r["received_on"] else None)  # type: ignore[index]  # fmt: skip
 
 
+def recorded(store: Store, settlement_id: int) -> bool:
+    known = "SELECT 1 FROM payouts WHERE settlement_id = ?"
+    return store.db.execute(known, (settlement_id,)).fetchone() is not None
+
+
 def expect(store: Store, settlement_id: int, day: date, *, amount: int, currency: int,
            count: int, expected_on: date) -> bool:  # fmt: skip
     """Record a settled batch's expected payout once; False if it was already recorded."""
-    known = "SELECT 1 FROM payouts WHERE settlement_id = ?"
-    if store.db.execute(known, (settlement_id,)).fetchone():
+    if recorded(store, settlement_id):
         return False  # the usual case on every tick: no write transaction for nothing
     with store.tx() as db:
         cur = db.execute(

@@ -46,7 +46,6 @@ class Planner:
             queued += self._queue(
                 lambda lang, n=notice: messages.alarm(a, n.kind, n.key, lang, ctx),
                 a.at, severity=messages.SEVERITY[notice.level])  # fmt: skip
-        self._expect_payouts(a)
         late = payouts.late(self.store, a.at.astimezone(self.cfg.zone).date())
         self.outbox.settle_repeats({n.key for n in a.notices} | {_late_key(p) for p in late})
         for p in late:
@@ -118,10 +117,12 @@ class Planner:
                                   "warn")  # fmt: skip
         return queued
 
-    def _expect_payouts(self, a: Assessment) -> None:
-        """Every settled batch of the day gets its expected payout date (once)."""
-        for s in self.store.settlements(trading_day=a.trading_day):
-            if s.state != "ok":
+    def expect_payouts(self, a: Assessment) -> None:
+        """Every settled batch gets its expected payout date (once), push targets or not:
+        the page and `settle-guard payouts` show them too. The latest few settlements are
+        looked at, so a batch settled just before a restart or a day's end is not missed."""
+        for s in self.store.settlements(limit=10):
+            if s.state != "ok" or payouts.recorded(self.store, s.id):
                 continue
             t = s.totals_settled or s.totals_before or {}
             expected = self.calendar.payout_date(s.trading_day, self.cfg.calendar.payout_days)
