@@ -18,7 +18,8 @@ from PIL import Image
 from ..config import Config
 from ..guard.assessment import Assessment
 from .devices import AckButton, Alarm, Light, Oled
-from .screens import render
+from .screens import render, setup_code_screen, test_pattern
+from .texts import LEVEL_WORDS, pick
 
 __all__ = ["Panel"]
 
@@ -42,6 +43,8 @@ class Panel:
         self.oled, self.light, self.alarm = oled, light, alarm
         self._lock = threading.Lock()
         self._last: tuple[Assessment, str | None, str | None] | None = None
+        self.setup_code: str | None = None  # shown while the web page has no password
+        self.setup_where = ("", "")  # the page's address and port, shown with the code
         self.button = AckButton(cfg.panel.button_pin, on_ack, on_settle, on_ask=self._redraw)
 
     @classmethod
@@ -68,13 +71,35 @@ class Panel:
             if self.button.confirm.asking(time.monotonic()):
                 prompt = "settle-now"
             local = assessment.at.astimezone(self.cfg.zone)
-            self.oled.show(render(assessment, local, self.cfg.panel.locale, progress, prompt))
+            lang = self.cfg.panel.locale
+            if self.setup_code is not None and prompt is None and progress is None:
+                status = pick(LEVEL_WORDS[assessment.level], lang)
+                self.oled.show(setup_code_screen(self.setup_code, lang, *self.setup_where, status))
+            else:
+                self.oled.show(render(assessment, local, lang, progress, prompt))
             self.light.show(assessment.level)
             self.alarm.sound(assessment.level, assessment.snoozed, assessment.quiet)
 
     def _redraw(self) -> None:
         if self._last is not None:
             self.show(*self._last)
+
+    def redraw(self) -> None:
+        """Show the last assessment again (after a self-test took the OLED, light or buzzer)."""
+        self._redraw()
+
+    def show_setup(self, code: str | None, host: str = "", port: str = "") -> None:
+        """The web page's one-time setup code instead of the usual screen (None: back to it).
+        A settling progress or the settle prompt still takes precedence."""
+        self.setup_code, self.setup_where = code, (host, port)
+        if self._last is not None:
+            self._redraw()
+        elif code is not None:
+            self.oled.show(setup_code_screen(code, self.cfg.panel.locale, host, port))
+
+    def test_pattern(self) -> None:
+        """OLED self-test: every other pixel lit, a frame and the words; `redraw()` ends it."""
+        self.oled.show(test_pattern())
 
     def light_state(self) -> str:
         return self.light.state

@@ -182,6 +182,7 @@ class Alarm:
             self.buzzer.on()
         time.sleep(0.2)
         self._silence()
+        self.state = "silent"  # the next sound() starts the level's pattern again
 
     def close(self) -> None:
         self._silence()

@@ -110,8 +110,26 @@ def draw_lines(lines: list[str], invert: bool = False) -> Image.Image:
     return image
 
 
-def setup_code_screen(code: str, lang: str) -> Image.Image:
-    return draw_lines([pick(PHRASES["setup"], lang), "", code, ""])
+def setup_code_screen(code: str, lang: str, host: str = "", port: str = "",
+                      status: str = "") -> Image.Image:  # fmt: skip
+    """The web page's one-time setup code (typed on the first visit: proof of presence),
+    where the page is, and the guard's level so the cashier still sees it."""
+    return draw_lines([fit(pick(PHRASES["setup"], lang)), f"  {code}", fit(host),
+                       fit(f":{port} {status}" if port else status)])  # fmt: skip
+
+
+def test_pattern() -> Image.Image:
+    """Checkerboard with a frame and a word: dead pixels and a shifted image show at once."""
+    image = Image.new("1", (WIDTH, HEIGHT), 0)
+    px = image.load()
+    for y in range(HEIGHT):
+        for x in range(WIDTH):
+            px[x, y] = (x // 4 + y // 4) % 2
+    pen = ImageDraw.Draw(image)
+    pen.rectangle((0, 0, WIDTH - 1, HEIGHT - 1), outline=1)
+    pen.rectangle((32, 24, 95, 40), fill=0)
+    pen.text((44, 24), "TEST", font=font(), fill=1)
+    return image
 
 
 def to_text(image: Image.Image) -> str:

@@ -48,7 +48,7 @@ PHRASES = {
     "cancel": ("press: cancel", "按键取消"),
     "ask": ("Settle now?", "立即结算？"),
     "again": ("press again", "再按一次确认"),
-    "setup": ("setup code", "设置码"),
+    "setup": ("Web setup code", "网页设置码"),
 }
 
 

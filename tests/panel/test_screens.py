@@ -95,3 +95,18 @@ def test_console_mirror_is_32_rows_of_128() -> None:
     rows = to_text(render(*SCREENS["warn"][:1], LOCAL, "en")).split("\n")
     assert len(rows) == 32 and all(len(r) == 128 for r in rows)
     assert any(ch != " " for r in rows for ch in r)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_golden_setup_code_screen(lang: str) -> None:
+    """The web page's one-time setup code, where the page is, and the level still shown."""
+    from pi_agent.panel.screens import setup_code_screen
+
+    status = "注意" if lang == "zh-CN" else "WARNING"
+    image = setup_code_screen("4711 0815", lang, "192.168.178.20", "8080", status)
+    path = GOLDEN / f"setup_{lang}.png"
+    if os.environ.get("SETTLEGUARD_REGEN_GOLDEN") == "1":
+        image.save(path)
+    assert path.exists(), f"{path} is missing: run with SETTLEGUARD_REGEN_GOLDEN=1 and look at it"
+    golden = Image.open(path).convert("L")
+    assert ImageChops.difference(image.convert("L"), golden).getbbox() is None, f"{path} differs"
