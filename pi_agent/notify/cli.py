@@ -33,6 +33,25 @@ def add_arguments(add: object) -> None:
     r.add_argument("--lang", choices=config.LOCALES)
     p = with_config(add("payouts", "expected payouts; mark one received"))  # type: ignore[operator]
     p.add_argument("--received", type=int, metavar="ID", help="mark payout ID received today")
+    p.add_argument("--import", dest="statement", metavar="CSV",
+                   help="a bank statement (CSV): payouts found among its credits are marked "
+                        "received on their booking date")  # fmt: skip
+    p.add_argument("--fee-max", type=_percent, default=3.0, metavar="PCT",
+                   help="--import: a credit may be this much below the settled total "
+                        "(the acquirer's fees; default 3)")  # fmt: skip
+    p.add_argument("--date-column", metavar="NAME", help="--import: the booking date column")
+    p.add_argument("--amount-column", metavar="NAME", help="--import: the credit amount column")
+    p.add_argument("--dry-run", action="store_true", help="--import: show matches, mark nothing")
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to below 100")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +121,8 @@ def _report(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
 
 
 def _payouts(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
+    if args.statement is not None:
+        return _import(args, cfg, store)
     if args.received is not None:
         today = datetime.now(cfg.zone).date()
         p = payouts.mark_received(store, args.received, today)
@@ -115,4 +136,42 @@ def _payouts(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
         amount = messages.format_amount(p.amount, p.currency)
         print(f"{p.id:>4}  {p.trading_day}  {p.count:>4} payments  {amount:>14}  "
               f"{state} {'' if p.received_on else p.expected_on}")  # fmt: skip
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
+    from ..money import decimals
+    from . import statement
+
+    where = args.statement
+    try:
+        with open(where, "rb") as f:
+            raw = f.read()
+        credits, skipped = statement.read(raw, places=decimals(cfg.currency_code),
+                                          date_column=args.date_column,
+                                          amount_column=args.amount_column)  # fmt: skip
+    except OSError as exc:
+        print(f"settle-guard: --import {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except statement.StatementError as exc:
+        print(f"settle-guard: {where}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for note in skipped:
+        print(f"settle-guard: {where}: {note}", file=sys.stderr)
+    open_payouts = [p for p in payouts.payouts(store, limit=500) if p.received_on is None]
+    found = statement.match(open_payouts, credits, fee_max=args.fee_max / 100)
+    matched = {p.id for p, _ in found}
+    for p, c in found:
+        if not args.dry_run:
+            payouts.mark_received(store, p.id, c.booked)
+        fee = messages.format_amount(p.amount - c.amount, p.currency)
+        print(f"payout {p.id} ({p.trading_day}, {messages.format_amount(p.amount, p.currency)}): "
+              f"received {c.booked} ({messages.format_amount(c.amount, p.currency)}, fee {fee}; "
+              f"line {c.line}{': ' + c.text if c.text else ''})")  # fmt: skip
+    for p in open_payouts:
+        if p.id not in matched:
+            print(f"payout {p.id} ({p.trading_day}, {messages.format_amount(p.amount, p.currency)}"
+                  f"): expected {p.expected_on}, not in this statement")  # fmt: skip
+    print(f"{len(credits)} credit(s) read, {len(found)} payout(s) "
+          f"{'would be ' if args.dry_run else ''}marked received")  # fmt: skip
     return EXIT_OK
