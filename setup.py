@@ -14,7 +14,10 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["pi_agent", "pi_agent.*"]),
     # pinmap.toml is a link to hardware/pinmap.toml: one source, shipped with the package.
-    package_data={"pi_agent": ["pinmap.toml"]},
+    package_data={
+        "pi_agent": ["pinmap.toml"],
+        "pi_agent.web": ["templates/*.html", "static/*.css", "static/*.js"],
+    },
     install_requires=[
         "pyserial>=3.5",
         "tzdata",  # zoneinfo data even where the OS lacks it
@@ -23,6 +26,8 @@ setup(
         "luma.oled>=3.12",
         "apprise>=1.6",  # imported only when a message is sent
         "holidays>=0.60",
+        "Flask>=2.3",  # the technician's page: imported only when [web] enabled
+        "waitress>=2.1",
     ],
     extras_require={
         "test": [

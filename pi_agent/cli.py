@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .notify import cli as notify_cli
 
     notify_cli.add_arguments(add)
+    passwd = add("passwd", "set the web page's admin password, or --reset it and its API tokens")
+    passwd.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
+                        help="config file (env SETTLE_GUARD_CONFIG)")  # fmt: skip
+    passwd.add_argument("--reset", action="store_true",
+                        help="forget the password and API tokens: the display shows a new "
+                             "setup code for the next visitor")  # fmt: skip
     demo = add("demo", "a trading day in two minutes: the guard against the built-in simulator")
     demo.add_argument("--out", default="demo-out", help="folder for the OLED frames (PNG)")
     return parser
@@ -391,6 +397,39 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """The web password from a shell: typed twice at a terminal, or two lines on stdin."""
+    from . import config
+    from .web.auth import MIN_PASSWORD, AuthStore, auth_path, password_problem
+
+    cfg = config.load_or_report(args.config or str(config.DEFAULT_PATH))
+    if cfg is None:
+        return EXIT_CONFIG
+    auth = AuthStore(auth_path(cfg))
+    try:
+        if args.reset:
+            gone = auth.reset()
+            print(f"web password and {gone} API token(s) cleared; the display shows a setup "
+                  "code for the next visitor")  # fmt: skip
+            return EXIT_OK
+        if sys.stdin.isatty():
+            import getpass
+
+            first, again = getpass.getpass("new web password: "), getpass.getpass("again: ")
+        else:
+            first, again = sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")
+        problem = password_problem(first, again)
+        if problem:
+            why = {"password-short": f"needs at least {MIN_PASSWORD} characters",
+                   "password-mismatch": "the two entries differ"}[problem]  # fmt: skip
+            return _fail(args, f"password not set: {why}", EXIT_USAGE)
+        auth.set_password(first)
+        print("web password set; every open session is logged out")
+        return EXIT_OK
+    finally:
+        auth.close()
+
+
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     print(f"settle-guard: {message}", file=sys.stderr)
     if getattr(args, "json", False):
@@ -415,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .service import run_service
 
         return run_service(args.config, fast=args.fast, log_level=args.log_level)
+    if args.command == "passwd":
+        return cmd_passwd(args)
     if args.command == "demo":
         from .demo import run_demo
 

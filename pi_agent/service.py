@@ -6,7 +6,11 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from . import config
 from .agent import Agent, PanelSink
@@ -17,6 +21,7 @@ from .terminal import LineSettings
 from .terminal.zvt import ZvtTerminal
 
 log = logging.getLogger("settle-guard")
+BOOT_RESET_SECONDS = 5.0  # hold the button this long at start to reset the web password
 
 
 def build_panel(cfg: config.Config, agent: Agent) -> PanelSink:
@@ -24,6 +29,61 @@ def build_panel(cfg: config.Config, agent: Agent) -> PanelSink:
     from .panel import Panel
 
     return Panel.from_config(cfg, on_ack=agent.acknowledge, on_settle=agent.request_settle)
+
+
+@dataclass
+class Guard:
+    """One build of the guard from a config; a changed config rebuilds it whole."""
+
+    cfg: config.Config
+    terminal: ZvtTerminal
+    store: Store
+    agent: Agent
+    panel: Any
+    deliverer: Deliverer
+
+    @classmethod
+    def build(cls, cfg: config.Config, clock: Clock, fast: float | None) -> Guard:
+        term = cfg.terminal
+        terminal = ZvtTerminal(
+            term.port, password=term.password, currency=cfg.currency_code,
+            line=LineSettings(baudrate=term.baudrate), register_on_connect=term.register,
+        )  # fmt: skip
+        store = Store(cfg.store.path)
+        agent = Agent(cfg, clock, terminal, store, speed=fast or 1.0)
+        panel = agent.panel = build_panel(cfg, agent)
+        deliverer = Deliverer(cfg, clock, speed=fast or 1.0).start()
+        agent.on_queued = deliverer.wake
+        return cls(cfg, terminal, store, agent, panel, deliverer)
+
+    def stop(self) -> None:
+        self.agent.stop()
+        self.deliverer.stop()
+        self.panel.close()
+        self.terminal.close()
+        self.store.close()
+
+
+def held_at_boot(button: Any, seconds: float = BOOT_RESET_SECONDS, step: float = 0.05) -> bool:
+    """True if the panel's button is pressed now and stays pressed for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while button.is_pressed:
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(step)
+    return False
+
+
+def reset_web_access(cfg: config.Config) -> int:
+    """Forget the web page's password and API tokens (the page then asks for a new setup
+    code from the display); returns how many tokens went."""
+    from .web.auth import AuthStore, auth_path
+
+    auth = AuthStore(auth_path(cfg))
+    try:
+        return auth.reset()
+    finally:
+        auth.close()
 
 
 def run_service(path: str | None, *, fast: float | None = None, log_level: str = "info") -> int:
@@ -37,29 +97,65 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
     if cfg is None:
         return 7  # the command line's "configuration invalid"
     clock: Clock = FastClock(datetime.now(UTC), fast) if fast else SystemClock()
-    term = cfg.terminal
-    terminal = ZvtTerminal(
-        term.port, password=term.password, currency=cfg.currency_code,
-        line=LineSettings(baudrate=term.baudrate), register_on_connect=term.register,
-    )  # fmt: skip
-    store = Store(cfg.store.path)
-    agent = Agent(cfg, clock, terminal, store, speed=fast or 1.0)
-    panel = agent.panel = build_panel(cfg, agent)
-    deliverer = Deliverer(cfg, clock, speed=fast or 1.0).start()
-    agent.on_queued = deliverer.wake
-    done = threading.Event()
+    wake, stopping, reloading = threading.Event(), threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    log.info("guarding %s (cutoff %s %s)", term.port, cfg.schedule.cutoff.strftime("%H:%M"),
-             cfg.schedule.timezone)  # fmt: skip
-    agent.start()
+        signal.signal(sig, lambda *_: (stopping.set(), wake.set()))
+    guard = Guard.build(cfg, clock, fast)
+    if held_at_boot(guard.panel.button.button):  # physical access: forget the web password
+        guard.panel.button.confirm.asked_at = None  # the hold was not a "settle now?"
+        log.warning("button held at start: web password and %d API token(s) cleared",
+                    reset_web_access(cfg))  # fmt: skip
+    web = _Web(path, lambda: (reloading.set(), wake.set()))
+    web.follow(guard)
     try:
-        done.wait()
+        while True:
+            log.info("guarding %s (cutoff %s %s)", cfg.terminal.port,
+                     cfg.schedule.cutoff.strftime("%H:%M"), cfg.schedule.timezone)  # fmt: skip
+            guard.agent.start()
+            wake.wait()
+            wake.clear()
+            if stopping.is_set():
+                break
+            reloading.clear()
+            cfg = config.load_or_report(path) or cfg
+            log.info("configuration changed: restarting the guard with it")
+            guard.stop()
+            guard = Guard.build(cfg, clock, fast)
+            web.follow(guard)
     finally:
         log.info("stopping")
-        agent.stop()
-        deliverer.stop()
-        panel.close()
-        terminal.close()
-        store.close()
+        guard.stop()
+        web.stop()
     return 0
+
+
+class _Web:
+    """The page, if enabled: started with the first guard, handed each rebuilt one, and
+    restarted only when its own [web] settings change. Flask is imported only here."""
+
+    def __init__(self, path: str, reload: Callable[[], None]) -> None:
+        self.path, self.reload = path, reload
+        self.settings: config.WebConfig | None = None
+        self.control: Any = None
+        self.running: Any = None
+
+    def follow(self, guard: Guard) -> None:
+        if guard.cfg.web != self.settings:
+            self.stop()
+            self.settings = guard.cfg.web
+            if guard.cfg.web.enabled:
+                from .web.control import AgentControl
+                from .web.server import start_web
+
+                self.control = AgentControl(guard.agent, guard.panel, reload=self.reload)
+                self.running = start_web(guard.cfg, self.path, self.control)
+                return
+        if self.control is not None:
+            self.control.attach(guard.agent, guard.panel)
+
+    def stop(self) -> None:
+        if self.running is not None:
+            server, auth = self.running
+            server.stop()
+            auth.close()
+        self.running = self.control = None

@@ -1,0 +1,273 @@
+"""Who may use the page: the admin password, the one-time setup code, API tokens, the
+session signing key and login throttling.
+
+They live in `web.db` beside the guard's database (mode 0600), written only by the
+web server and by `settle-guard passwd`, never by the agent's loop: auth is not the
+guard's state, and a technician with a shell can reset it while the guard runs.
+Passwords are hashed with scrypt (a salt per password); tokens are random, so a
+SHA-256 of each is enough to recognise it without keeping it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import config
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # 16 MiB and ~50 ms per check on a Pi 4
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "sg_"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT
+);
+"""
+
+
+def auth_path(cfg: config.Config) -> Path:
+    """web.db sits in the state directory, beside the guard's database."""
+    return Path(cfg.store.path).parent / "web.db"
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    dk = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(dk).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, want = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(want))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=64 * 1024 * 1024
+    )
+
+
+def password_problem(password: str, again: str | None = None) -> str | None:
+    """What is wrong with a new password (a text key for texts.py), or None."""
+    if len(password) < MIN_PASSWORD:
+        return "password-short"
+    if again is not None and not hmac.compare_digest(password.encode(), again.encode()):
+        return "password-mismatch"
+    return None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class AuthStore:
+    """web.db: one connection behind a lock (the server's threads share it)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # private before any write
+        os.chmod(self.path, 0o600)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, timeout=10, check_same_thread=False
+        )
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set(self, **values: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            for key, value in values.items():
+                self._db.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                    " DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+            self._db.execute("COMMIT")
+
+    # -- the admin password
+
+    def has_password(self) -> bool:
+        return bool(self._get("password"))
+
+    def check_password(self, password: str) -> bool:
+        stored = self._get("password")
+        if not stored:
+            hash_password(password)  # the same work either way: timing says nothing
+            return False
+        return verify_password(password, stored)
+
+    def set_password(self, password: str) -> None:
+        problem = password_problem(password)
+        if problem:
+            raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+        self._set(password=hash_password(password), generation=str(self.generation + 1))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every password change and reset: older sessions stop working."""
+        return int(self._get("generation") or 0)
+
+    def reset(self) -> int:
+        """Forget the password and every API token; returns how many tokens went."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            gone = self._db.execute("DELETE FROM tokens").rowcount
+            self._db.execute("DELETE FROM settings WHERE key = 'password'")
+            self._db.execute("COMMIT")
+        self._set(generation=str(self.generation + 1))
+        return gone
+
+    def secret_key(self) -> bytes:
+        """The key that signs session cookies; made once, kept across restarts."""
+        key = self._get("session_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self._set(session_key=key)
+        return bytes.fromhex(key)
+
+    # -- API tokens
+
+    def create_token(self, name: str) -> tuple[int, str]:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
+                (name, _token_hash(token), _now()),
+            )
+        return int(cur.lastrowid or 0), token
+
+    def tokens(self) -> list[dict[str, object]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, created_at, last_used_at FROM tokens ORDER BY id"
+            ).fetchall()
+        return [
+            dict(zip(("id", "name", "created_at", "last_used_at"), r, strict=True)) for r in rows
+        ]
+
+    def delete_token(self, token_id: int) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount == 1
+
+    def check_token(self, token: str) -> str | None:
+        """The token's name if it is one of ours (looked up by hash: no timing to learn)."""
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, name FROM tokens WHERE hash = ?", (_token_hash(token),)
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (_now(), row[0]))
+        return str(row[1])
+
+
+class SetupCode:
+    """The one-time code the OLED shows while no password exists: whoever types it stands
+    at the counter. A new code after each use; `on_change` tells the panel."""
+
+    def __init__(self, on_change: Callable[[str | None], None] = lambda code: None) -> None:
+        self.on_change = on_change
+        self._code: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def code(self) -> str | None:
+        return self._code
+
+    def ensure(self) -> str:
+        with self._lock:
+            if self._code is None:
+                digits = f"{secrets.randbelow(10**8):08d}"
+                self._code = f"{digits[:4]} {digits[4:]}"
+                self.on_change(self._code)
+            return self._code
+
+    def matches(self, given: str) -> bool:
+        code = self._code
+        if code is None:
+            return False
+        typed = "".join(given.split())
+        return hmac.compare_digest(typed.encode(), code.replace(" ", "").encode())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._code = None
+            self.on_change(None)
+
+
+class Throttle:
+    """Failed logins per client: the first `free` cost nothing, then each waits twice as
+    long as the one before (1 s, 2 s, 4 s ... up to `cap`). Bounded memory."""
+
+    def __init__(
+        self,
+        free: int = 5,
+        first: float = 1.0,
+        cap: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        clients: int = 1024,
+    ) -> None:
+        self.free, self.first, self.cap, self.clock = free, first, cap, clock
+        self.clients = clients
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float:
+        """Seconds before this client may try again (0: now)."""
+        with self._lock:
+            count, last = self._failures.get(client, (0, 0.0))
+        if count < self.free:
+            return 0.0
+        delay = min(self.cap, self.first * 2 ** (count - self.free))
+        return max(0.0, last + delay - self.clock())
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            count, _ = self._failures.pop(client, (0, 0.0))
+            self._failures[client] = (count + 1, self.clock())
+            while len(self._failures) > self.clients:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)

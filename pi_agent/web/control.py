@@ -1,0 +1,386 @@
+"""What the page may ask of the guard, and the one implementation over the real Agent.
+
+One owner per resource: the agent's loop thread alone touches the terminal, the store's
+writes and the panel. Every request here is posted onto that loop with a Future and
+waited for with a timeout; the page never calls the terminal itself. Reads of history
+use their own read-only SQLite connection (WAL readers do not block the loop).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from ..agent import Agent
+from ..config import Config
+from ..terminal import Condition, TerminalError
+
+T = TypeVar("T")
+OLED_TEST_SECONDS = 3.0
+
+
+class Busy(Exception):
+    """The guard's loop did not get to the request in time (settling, or restarting)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to an action: ok or not, a text key for the page, details as data."""
+
+    ok: bool
+    key: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The guard's state at one moment, as plain data for the dashboard and the API."""
+
+    at: datetime
+    level: str  # ok, info, warn, urgent, overdue, fault; "starting" before the first tick
+    reasons: tuple[str, ...]
+    trading_day: str | None
+    cutoff: datetime | None
+    batch_count: int | None
+    batch_total: int | None  # minor units
+    currency: int
+    terminal: dict[str, Any] | None  # TerminalStatus.to_json()
+    terminal_text_zh: str
+    last_answer_at: datetime | None
+    failures: int
+    last_error: str
+    settling: bool
+    progress: str | None
+    drift_seconds: float | None
+    busy: bool = False  # the loop was busy: read without it (values may be a moment old)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for key in ("at", "cutoff", "last_answer_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["reasons"] = list(self.reasons)
+        data["data_age_seconds"] = self.data_age_seconds
+        data["seconds_to_cutoff"] = (
+            None if self.cutoff is None else int((self.cutoff - self.at).total_seconds())
+        )
+        return data
+
+    @property
+    def data_age_seconds(self) -> int | None:
+        if self.last_answer_at is None:
+            return None
+        return int((self.at - self.last_answer_at).total_seconds())
+
+
+class Control(Protocol):
+    """The page's whole view of the guard (the tests may give it another implementation)."""
+
+    @property
+    def cfg(self) -> Config: ...
+    @property
+    def db_path(self) -> str: ...
+    def snapshot(self) -> Snapshot: ...
+    def oled_png(self) -> bytes: ...
+    def poll_now(self) -> Outcome: ...
+    def test_buzzer(self) -> Outcome: ...
+    def test_light(self) -> Outcome: ...
+    def test_oled(self) -> Outcome: ...
+    def push_test(self, index: int) -> Outcome: ...
+    def settle(self) -> Outcome: ...
+    def sign_in(self, diagnosis: bool = False) -> Outcome: ...
+    def set_clock(self) -> Outcome: ...
+    def mark_received(self, payout_id: int) -> Outcome: ...
+    def show_setup_code(self, code: str | None) -> None: ...
+    def reload(self) -> None: ...
+
+
+def read_only(path: str) -> sqlite3.Connection:
+    """A reader of the guard's database that cannot write (and never blocks the loop)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+class AgentControl:
+    """Control over a running Agent (and its Panel) in this process."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        panel: Any = None,
+        *,
+        reload: Callable[[], None] = lambda: None,
+        address: tuple[str, str] = ("", ""),
+        timeout: float = 20.0,
+        settle_timeout: float = 300.0,
+        push_timeout: float = 60.0,
+    ) -> None:
+        self.agent, self.panel = agent, panel
+        self._reload = reload
+        self.address = address  # the page's host and port, for the setup screen
+        self.timeout, self.settle_timeout, self.push_timeout = timeout, settle_timeout, push_timeout
+        self._setup_code: str | None = None
+
+    def attach(self, agent: Agent, panel: Any = None) -> None:
+        """After a reload: the rebuilt guard (the setup code goes to its panel too)."""
+        self.agent, self.panel = agent, panel
+        if self._setup_code is not None:
+            self.show_setup_code(self._setup_code)
+
+    @property
+    def cfg(self) -> Config:
+        return self.agent.cfg
+
+    @property
+    def db_path(self) -> str:
+        return self.agent.store.path
+
+    # -- running work on the loop
+
+    def _call(self, work: Callable[[], T], timeout: float | None = None) -> T:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return  # the page stopped waiting: do nothing late
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # handed to the waiting request
+                future.set_exception(exc)
+
+        self.agent.post(run)
+        try:
+            return future.result(timeout or self.timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise Busy("the guard is busy; try again in a moment") from None
+
+    def snapshot(self) -> Snapshot:
+        try:
+            return self._call(self._snapshot, 2.0)
+        except Busy:
+            # Settling holds the loop for up to a minute: read the last values directly
+            # (each is an immutable object replaced whole, so the read is consistent enough).
+            return dataclasses.replace(self._snapshot(), busy=True)
+
+    def _snapshot(self) -> Snapshot:
+        agent, st = self.agent, self.agent.state
+        a = st.assessment
+        status = st.status
+        return Snapshot(
+            at=agent.clock.now(),
+            level=a.level.name.lower() if a else "starting",
+            reasons=tuple(r.kind.value for r in a.reasons) if a else (),
+            trading_day=a.trading_day.isoformat() if a else None,
+            cutoff=a.cutoff if a else None,
+            batch_count=a.batch_count if a else None,
+            batch_total=a.batch_total if a else None,
+            currency=agent.cfg.currency_code,
+            terminal=status.to_json() if status else None,
+            terminal_text_zh=status.text_zh if status else "",
+            last_answer_at=st.last_answer_at,
+            failures=st.failures,
+            last_error=st.last_error,
+            settling=st.settling,
+            progress=st.progress,
+            drift_seconds=st.terminal_drift.total_seconds() if st.terminal_drift else None,
+        )
+
+    def oled_png(self) -> bytes:
+        # Panel.image is replaced whole on each frame, never changed in place: safe to read.
+        image = getattr(self.panel, "image", None)
+        if image is None:
+            from PIL import Image
+
+            image = Image.new("1", (128, 64))
+        out = io.BytesIO()
+        image.convert("L").resize((256, 128), 0).save(out, "PNG")  # 0: nearest, crisp pixels
+        return out.getvalue()
+
+    # -- tests of each part
+
+    def poll_now(self) -> Outcome:
+        def work() -> Outcome:
+            self.agent.poll()
+            self.agent.tick()
+            st = self.agent.state
+            if st.failures:
+                return Outcome(False, "poll-failed", {"error": st.last_error})
+            return Outcome(True, "poll-ok", {"status": st.status.text if st.status else ""})
+
+        return self._call(work)
+
+    def _panel_test(self, name: str, test: Callable[[Any], None]) -> Outcome:
+        if self.panel is None:
+            return Outcome(False, "no-panel")
+
+        def work() -> Outcome:
+            test(self.panel)
+            self.panel.redraw()
+            return Outcome(True, f"{name}-ok")
+
+        return self._call(work)
+
+    def test_buzzer(self) -> Outcome:
+        return self._panel_test("buzzer", lambda p: p.alarm.test())
+
+    def test_light(self) -> Outcome:
+        return self._panel_test("light", lambda p: p.light.cycle(0.4))
+
+    def test_oled(self) -> Outcome:
+        if self.panel is None:
+            return Outcome(False, "no-panel")
+        self._call(self.panel.test_pattern)
+        panel = self.panel  # the pattern stays a few seconds, then the loop redraws
+        threading.Timer(OLED_TEST_SECONDS, lambda: self.agent.post(panel.redraw)).start()
+        return Outcome(True, "oled-ok")
+
+    def push_test(self, index: int) -> Outcome:
+        from ..notify import messages
+        from ..notify.outbox import Outbox, target_id
+
+        targets = self.cfg.notify.targets
+        if not 0 <= index < len(targets):
+            return Outcome(False, "no-such-target")
+        target = targets[index]
+        tid = target_id(target.url)
+
+        def queue() -> str:
+            now = self.agent.clock.now()
+            draft = messages.push_test(target.lang or self.cfg.panel.locale, now, self.cfg.zone)
+            key = f"{draft.key}:{time.time_ns()}"  # each press is a message of its own
+            Outbox(self.agent.store).put(dataclasses.replace(draft, key=key), tid, now)
+            self.agent.on_queued()  # wakes the delivery thread
+            return key
+
+        key = self._call(queue)
+        deadline = time.monotonic() + self.push_timeout
+        db = read_only(self.db_path)
+        try:
+            while time.monotonic() < deadline:
+                row = db.execute(
+                    "SELECT state, attempts, last_error FROM outbox WHERE key = ? AND target = ?",
+                    (key, tid),
+                ).fetchone()
+                if row is not None and row["state"] == "delivered":
+                    return Outcome(True, "push-ok", {"target": index + 1})
+                if row is not None and row["attempts"]:
+                    return Outcome(
+                        False,
+                        "push-failed",
+                        {"target": index + 1, "error": row["last_error"] or ""},
+                    )
+                time.sleep(0.1)
+        finally:
+            db.close()
+        return Outcome(False, "push-waiting", {"target": index + 1})
+
+    # -- actions on the terminal
+
+    def settle(self) -> Outcome:
+        """Settle now, through the policy and the exactly-once journal, like the button."""
+
+        def newest() -> int:
+            rows = self.agent.store.settlements(limit=1)
+            return rows[0].id if rows else 0
+
+        before = self._call(newest)
+        self.agent.request_settle()  # runs on the loop before the report below (FIFO)
+
+        def report() -> Outcome:
+            st = self.agent.state
+            rows = self.agent.store.settlements(limit=1)
+            if not rows or rows[0].id == before:
+                st.settle_requested = False  # not now: never settle later by surprise
+                reasons = [r.kind.value for r in st.assessment.reasons] if st.assessment else []
+                empty = st.totals is not None and st.totals.empty
+                return Outcome(
+                    False,
+                    "settle-empty" if empty else "settle-not-now",
+                    {"reasons": reasons, "error": st.last_error},
+                )
+            r = rows[0]
+            return Outcome(
+                r.state == "ok",
+                f"settle-{r.state}",
+                {
+                    "id": r.id,
+                    "state": r.state,
+                    "result_text": r.result_text or "",
+                    "note": r.note or "",
+                    "receipt_lines": r.receipt_lines,
+                },
+            )
+
+        return self._call(report, self.settle_timeout)
+
+    def _terminal_op(self, name: str, op: Callable[[], Any]) -> Outcome:
+        def work() -> Outcome:
+            now = self.agent.clock.now()
+            try:
+                result = op()
+            except TerminalError as exc:
+                self.agent.store.add_event(name, "warn", {"error": str(exc), "by": "web"}, now)
+                return Outcome(False, f"{name}-failed", {"error": str(exc)})
+            self.agent.store.add_event(
+                name,
+                "info" if result.ok else "warn",
+                {"result": result.to_json(), "by": "web"},
+                now,
+            )
+            self.agent.poll()
+            self.agent.tick()
+            return Outcome(
+                result.ok,
+                f"{name}-{'ok' if result.ok else 'failed'}",
+                {"error": "" if result.ok else result.result_text},
+            )
+
+        return self._call(work, self.settle_timeout)
+
+    def sign_in(self, diagnosis: bool = False) -> Outcome:
+        terminal = self.agent.terminal
+        if not diagnosis:
+            st = self.agent.state.status
+            diagnosis = st is not None and st.condition is Condition.NEEDS_DIAGNOSIS
+        return self._terminal_op(
+            "diagnosis" if diagnosis else "sign-in",
+            terminal.diagnose if diagnosis else terminal.initialise,
+        )
+
+    def set_clock(self) -> Outcome:
+        def op() -> Any:
+            local = self.agent.clock.now().astimezone(self.cfg.zone).replace(tzinfo=None)
+            return self.agent.terminal.set_clock(local)
+
+        return self._terminal_op("clock", op)
+
+    def mark_received(self, payout_id: int) -> Outcome:
+        from ..notify import payouts
+
+        def work() -> Outcome:
+            today = self.agent.clock.now().astimezone(self.cfg.zone).date()
+            p = payouts.mark_received(self.agent.store, payout_id, today)
+            return Outcome(p is not None, "received-ok" if p else "no-such-payout")
+
+        return self._call(work)
+
+    # -- the page's own needs
+
+    def show_setup_code(self, code: str | None) -> None:
+        self._setup_code = code
+        panel = self.panel
+        if panel is not None and hasattr(panel, "show_setup"):
+            self.agent.post(lambda: panel.show_setup(code, *self.address))
+
+    def reload(self) -> None:
+        self._reload()

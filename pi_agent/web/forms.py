@@ -1,0 +1,205 @@
+"""The configuration as a form: every field of config.py, grouped for the technician,
+and the way back from submitted text to the TOML-shaped data `config.from_dict` checks.
+
+Secrets are never put into the page: the terminal password field stays empty and push
+target URLs show only their scheme; an empty secret field means "keep the current one".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from .. import config
+
+MASK = "******"
+LINK_FIELDS = ("port", "protocol", "baudrate", "password")  # changing them needs the password
+
+# (text key of the group, [(section, only these fields or None for all)])
+GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...] = (
+    ("g-terminal", (("terminal", None),)),
+    ("g-schedule", (("schedule", None),)),
+    ("g-policy", (("warnings", None), ("settle", None), ("poll", None))),
+    (
+        "g-panel",
+        (
+            (
+                "panel",
+                tuple(f.name for f in dataclasses.fields(config.PanelConfig) if f.name != "locale"),
+            ),
+        ),
+    ),
+    ("g-notify", (("notify", None),)),
+    ("g-calendar", (("calendar", None),)),
+    ("g-locale", (("panel", ("locale",)),)),
+    ("g-system", (("store", None), ("web", None))),
+)
+
+CHOICES = {
+    ("terminal", "protocol"): ("zvt",),
+    ("panel", "display"): config.DISPLAYS,
+    ("panel", "locale"): config.LOCALES,
+    ("settle", "mode"): config.SETTLE_MODES,
+}
+KINDS = {
+    "bool": "bool",
+    "int": "int",
+    "time": "time",
+    "time | None": "opt-time",
+    "str": "text",
+    "tuple[str, ...]": "weekdays",
+    "tuple[date, ...]": "dates",
+    "tuple[Target, ...]": "targets",
+}
+
+
+@dataclass
+class Field:
+    section: str
+    name: str
+    kind: str  # bool int time opt-time text choice secret weekdays dates targets
+    value: Any  # what the input shows
+    choices: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def _kind(section: str, f: dataclasses.Field[Any]) -> str:
+    if f.metadata.get("secret") and f.type == "str":
+        return "secret"
+    if (section, f.name) in CHOICES:
+        return "choice"
+    return KINDS.get(str(f.type), "text")
+
+
+def _shown(value: Any, kind: str) -> Any:
+    if kind == "targets":
+        return [
+            {"url": config.mask_url(t.url), "min_level": t.min_level, "lang": t.lang} for t in value
+        ]
+    if kind == "secret":
+        return ""
+    if kind in ("time", "opt-time"):
+        return value.strftime("%H:%M") if value else ""
+    if kind == "dates":
+        return " ".join(d.isoformat() for d in value)
+    if kind == "weekdays":
+        return list(value)
+    return value
+
+
+def groups(
+    cfg: config.Config, form: MultiDict[str, str] | None = None
+) -> list[tuple[str, list[Field]]]:
+    """The form's fields, showing `cfg`, or what was typed (`form`) after an error."""
+    out = []
+    for title, parts in GROUPS:
+        fields = []
+        for section, only in parts:
+            for f in dataclasses.fields(getattr(cfg, section)):
+                if only is not None and f.name not in only:
+                    continue
+                kind = _kind(section, f)
+                value = _shown(getattr(getattr(cfg, section), f.name), kind)
+                field = Field(section, f.name, kind, value, CHOICES.get((section, f.name), ()))
+                if form is not None and kind not in ("secret", "targets"):
+                    field.value = _typed(form, field)
+                fields.append(field)
+        out.append((title, fields))
+    return out
+
+
+def _typed(form: MultiDict[str, str], field: Field) -> Any:
+    if field.kind == "bool":
+        return field.key in form
+    if field.kind == "weekdays":
+        return form.getlist(field.key)
+    return form.get(field.key, "")
+
+
+def to_data(form: MultiDict[str, str], current: config.Config) -> dict[str, Any]:
+    """Submitted text to TOML-shaped data: the current config with the form's fields over it."""
+    data = tomllib.loads(config.dumps(current))
+    for _, fields in groups(current):
+        for field in fields:
+            section = data.setdefault(field.section, {})
+            if field.kind == "targets":
+                section[field.name] = _targets(form, current.notify.targets)
+            elif field.kind == "secret":
+                if form.get(field.key, ""):
+                    section[field.name] = form[field.key]
+            elif field.kind == "int":
+                raw = form.get(field.key, "").strip()
+                section[field.name] = int(raw) if re.fullmatch(r"-?\d+", raw) else raw
+            elif field.kind == "dates":
+                section[field.name] = form.get(field.key, "").replace(",", " ").split()
+            elif field.kind == "opt-time" and not form.get(field.key, "").strip():
+                section.pop(field.name, None)
+            else:
+                value = _typed(form, field)
+                section[field.name] = value.strip() if isinstance(value, str) else value
+    return data
+
+
+def _targets(form: MultiDict[str, str], current: tuple[config.Target, ...]) -> list[dict[str, str]]:
+    targets = []
+    for i, old in enumerate(current):
+        if f"target.{i}.delete" in form:
+            continue
+        url = form.get(f"target.{i}.url", "").strip()
+        targets.append(
+            {
+                "url": url if url and MASK not in url else old.url,
+                "min_level": form.get(f"target.{i}.min_level", old.min_level),
+                "lang": form.get(f"target.{i}.lang", old.lang),
+            }
+        )
+    new = form.get("target.new.url", "").strip()
+    if new:
+        targets.append(
+            {
+                "url": new,
+                "min_level": form.get("target.new.min_level", "warn"),
+                "lang": form.get("target.new.lang", ""),
+            }
+        )
+    return targets
+
+
+def error_map(exc: config.ConfigError) -> dict[str, str]:
+    """'[section] name' -> 'section.name' (the first problem per field)."""
+    out: dict[str, str] = {}
+    for e in exc.errors:
+        m = re.fullmatch(r"\[(\w+)\](?: (\w+))?", e.field)
+        key = f"{m.group(1)}.{m.group(2)}" if m and m.group(2) else (m.group(1) if m else e.field)
+        out.setdefault(key, e.message)
+    return out
+
+
+def link_changed(old: config.Config, new: config.Config) -> bool:
+    return any(getattr(old.terminal, n) != getattr(new.terminal, n) for n in LINK_FIELDS)
+
+
+def fill_masked(data: dict[str, Any], current: config.Config) -> str | None:
+    """A restored backup without secrets keeps this guard's; returns the target number whose
+    secret is missing and cannot be taken from here, if any."""
+    terminal = data.get("terminal")
+    if isinstance(terminal, dict) and terminal.get("password") == MASK:
+        terminal["password"] = current.terminal.password
+    notify = data.get("notify")
+    targets = notify.get("targets") if isinstance(notify, dict) else None
+    for n, item in enumerate(targets if isinstance(targets, list) else [], 1):
+        if isinstance(item, dict) and MASK in str(item.get("url", "")):
+            scheme = str(item["url"]).partition("://")[0]
+            here = current.notify.targets[n - 1] if n <= len(current.notify.targets) else None
+            if here is None or not here.url.startswith(scheme + "://"):
+                return str(n)
+            item["url"] = here.url
+    return None

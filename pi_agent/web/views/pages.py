@@ -1,0 +1,149 @@
+"""Dashboard (with the OLED mirror and the turnover chart), tests, actions and history."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from ...money import format_minor
+from .. import history
+from ..chart import turnover_svg
+from .common import check_password, login_required, run_action, t, web
+
+bp = Blueprint("pages", __name__)
+log = logging.getLogger("settle-guard.web")
+
+
+def _duration(seconds: int) -> str:
+    seconds = abs(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}"
+
+
+@bp.route("/")
+@login_required
+def dashboard() -> Any:
+    control = web().control
+    snap = control.snapshot()
+    cfg = control.cfg
+    local_today = snap.at.astimezone(cfg.zone).date()
+    totals = history.turnover(control.db_path, local_today)
+    chart = turnover_svg(totals, local_today, cfg.currency_code, title=t("turnover"))
+    to_cutoff = int((snap.cutoff - snap.at).total_seconds()) if snap.cutoff else None
+    return render_template(
+        "dashboard.html",
+        snap=snap,
+        chart=chart,
+        cfg=cfg,
+        to_cutoff=to_cutoff,
+        duration=_duration,
+        money=lambda minor: format_minor(minor, cfg.currency_code),
+        settlements=history.settlements(control.db_path, 5),
+        local=lambda at: at.astimezone(cfg.zone).strftime("%Y-%m-%d %H:%M") if at else "",
+    )
+
+
+@bp.route("/oled.png")
+@login_required
+def oled() -> Response:
+    return Response(web().control.oled_png(), mimetype="image/png")
+
+
+@bp.route("/tests")
+@login_required
+def tests() -> Any:
+    return render_template("tests.html", targets=web().control.cfg.notify.targets)
+
+
+@bp.route("/tests/<name>", methods=["POST"])
+@login_required
+def run_test(name: str) -> Any:
+    control = web().control
+    calls = {
+        "poll": control.poll_now,
+        "buzzer": control.test_buzzer,
+        "light": control.test_light,
+        "oled": control.test_oled,
+    }
+    if name == "push":
+        index = request.form.get("target", "")
+        if not index.isdigit():
+            abort(400)
+        run_action(lambda: control.push_test(int(index) - 1))
+    elif name in calls:
+        run_action(calls[name])
+    else:
+        abort(404)
+    return redirect(url_for("pages.tests"))
+
+
+@bp.route("/actions")
+@login_required
+def actions() -> Any:
+    return render_template("actions.html", snap=web().control.snapshot())
+
+
+@bp.route("/actions/settle", methods=["POST"])
+@login_required
+def settle() -> Any:
+    if request.form.get("confirm") != "yes":
+        flash(t("confirm-needed"), "error")
+        return redirect(url_for("pages.actions")), 303
+    problem = check_password()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("pages.actions")), 303
+    log.info("settle now requested on the web page")
+    run_action(web().control.settle)
+    return redirect(url_for("pages.actions")), 303
+
+
+@bp.route("/actions/<name>", methods=["POST"])
+@login_required
+def terminal_action(name: str) -> Any:
+    control = web().control
+    if name == "sign-in":
+        run_action(control.sign_in)
+    elif name == "diagnosis":
+        run_action(lambda: control.sign_in(diagnosis=True))
+    elif name == "clock":
+        run_action(control.set_clock)
+    else:
+        abort(404)
+    return redirect(url_for("pages.actions")), 303
+
+
+@bp.route("/history")
+@login_required
+def history_page() -> Any:
+    control = web().control
+    cfg = control.cfg
+    return render_template(
+        "history.html",
+        events=history.events(control.db_path, 200),
+        settlements=history.settlements(control.db_path, 50),
+        payouts=history.payouts(control.db_path, 60),
+        money=lambda minor, cur=cfg.currency_code: format_minor(minor, cur),
+        local=lambda at: at.astimezone(cfg.zone).strftime("%Y-%m-%d %H:%M") if at else "",
+    )
+
+
+@bp.route("/history/payouts/<int:payout_id>/received", methods=["POST"])
+@login_required
+def mark_received(payout_id: int) -> Any:
+    run_action(lambda: web().control.mark_received(payout_id))
+    return redirect(url_for("pages.history_page")), 303
+
+
+@bp.route("/history/<kind>.csv")
+@login_required
+def export(kind: str) -> Response:
+    if kind not in history.KINDS:
+        abort(404)
+    body = history.to_csv(history.rows(web().control.db_path, kind))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={kind}.csv"},
+    )

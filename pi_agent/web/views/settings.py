@@ -1,0 +1,143 @@
+"""Configuration (every field, per-field errors, nothing saved on any error), backup and
+restore, and access: the admin password and API tokens."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+
+from ... import config
+from .. import forms
+from ..auth import password_problem
+from .common import check_password, log_in, login_required, t, web
+
+bp = Blueprint("settings", __name__)
+log = logging.getLogger("settle-guard.web")
+
+
+def _apply(new: config.Config) -> None:
+    """Save atomically (0600), then have the guard rebuilt from the file."""
+    w = web()
+    config.save(new, w.config_path)
+    log.info("configuration saved from the web page; reloading the guard")
+    w.control.reload()
+
+
+@bp.route("/config", methods=["GET", "POST"])
+@login_required
+def edit() -> Any:
+    w = web()
+    current = w.control.cfg
+    if request.method == "GET":
+        return render_template("config.html", groups=forms.groups(current), errors={})
+    errors: dict[str, str] = {}
+    try:
+        new = config.from_dict(forms.to_data(request.form, current))
+    except config.ConfigError as exc:
+        errors = forms.error_map(exc)
+    else:
+        if forms.link_changed(current, new):
+            problem = check_password("confirm_password")
+            if problem:
+                errors["confirm_password"] = problem
+    if errors:
+        flash(t("config-errors"), "error")
+        page = render_template(
+            "config.html", groups=forms.groups(current, request.form), errors=errors
+        )
+        return page, 400
+    _apply(new)
+    flash(t("config-saved"), "ok")
+    return redirect(url_for("settings.edit")), 303
+
+
+@bp.route("/config/backup", methods=["GET", "POST"])
+@login_required
+def backup() -> Any:
+    """GET: the config with secrets masked. POST with the password: with its secrets."""
+    secrets = request.method == "POST"
+    if secrets:
+        problem = check_password()
+        if problem:
+            flash(problem, "error")
+            return redirect(url_for("settings.edit")), 303
+        log.info("configuration backup with secrets downloaded")
+    body = config.dumps(web().control.cfg, mask_secrets=not secrets)
+    name = "settle-guard-config" + ("-with-secrets" if secrets else "") + ".toml"
+    return Response(
+        body,
+        mimetype="application/toml",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+@bp.route("/config/restore", methods=["POST"])
+@login_required
+def restore() -> Any:
+    problem = check_password()
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("settings.edit")), 303
+    upload = request.files.get("file")
+    try:
+        data = tomllib.loads((upload.read() if upload else b"").decode("utf-8"))
+        missing = forms.fill_masked(data, web().control.cfg)
+        if missing:
+            flash(t("restore-secret-missing").format(missing), "error")
+            return redirect(url_for("settings.edit")), 303
+        new = config.from_dict(data, "backup")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        flash(t("restore-bad").format(type(exc).__name__), "error")
+        return redirect(url_for("settings.edit")), 303
+    except config.ConfigError as exc:
+        flash(t("restore-bad").format("; ".join(str(e) for e in exc.errors)), "error")
+        return redirect(url_for("settings.edit")), 303
+    _apply(new)
+    flash(t("config-saved"), "ok")
+    return redirect(url_for("settings.edit")), 303
+
+
+@bp.route("/access")
+@login_required
+def access() -> Any:
+    return render_template("access.html", tokens=web().auth.tokens(), new_token=None)
+
+
+@bp.route("/access/password", methods=["POST"])
+@login_required
+def change_password() -> Any:
+    problem = check_password("current")
+    if problem is None:
+        key = password_problem(request.form.get("new", ""), request.form.get("again", ""))
+        problem = t(key) if key else None
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("settings.access")), 303
+    web().auth.set_password(request.form["new"])
+    log_in()  # this session goes on; every other one ends with the old generation
+    log.info("admin password changed on the web page")
+    flash(t("password-changed"), "ok")
+    return redirect(url_for("settings.access")), 303
+
+
+@bp.route("/access/tokens", methods=["POST"])
+@login_required
+def create_token() -> Any:
+    name = request.form.get("name", "").strip()[:60]
+    if not name:
+        flash(t("name-needed"), "error")
+        return redirect(url_for("settings.access")), 303
+    _, token = web().auth.create_token(name)
+    log.info("API token created for %r", name)
+    return render_template("access.html", tokens=web().auth.tokens(), new_token=token)
+
+
+@bp.route("/access/tokens/<int:token_id>/delete", methods=["POST"])
+@login_required
+def delete_token(token_id: int) -> Any:
+    if web().auth.delete_token(token_id):
+        flash(t("token-deleted"), "ok")
+    return redirect(url_for("settings.access")), 303
