@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .notify import cli as notify_cli
 
     notify_cli.add_arguments(add)
+    from . import selftest
+
+    selftest.add_arguments(add("selftest", selftest.HELP), _terminal_options)
     passwd = add("passwd", "set the web page's admin password, or --reset it and its API tokens")
     passwd.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
                         help="config file (env SETTLE_GUARD_CONFIG)")  # fmt: skip
@@ -456,6 +459,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_service(args.config, fast=args.fast, log_level=args.log_level)
     if args.command == "passwd":
         return cmd_passwd(args)
+    if args.command == "selftest":
+        from . import selftest
+
+        return selftest.run(args)
     if args.command == "demo":
         from .demo import run_demo
 
