@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import NoReturn
 
 from .money import currency_numeric
@@ -30,24 +31,27 @@ def terminal_id(text: str) -> str:
     return text
 
 
-def seconds(text: str) -> float:
+def _number(text: str, what: str, ok: Callable[[float], bool], rule: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0 and 600 seconds")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not ok(value):  # NaN fails every rule too
+        raise argparse.ArgumentTypeError(f"{text!r}: {rule}")
     return value
+
+
+def seconds(text: str) -> float:
+    return _number(text, "a number of seconds", lambda v: 0 < v <= 600,
+                   "must be between 0 and 600 seconds")  # fmt: skip
 
 
 def non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
+    return _number(text, "a number", lambda v: v >= 0, "must not be negative")
+
+
+def percent(text: str) -> float:
+    return _number(text, "a number", lambda v: 0 <= v < 100, "must be from 0 to below 100")
 
 
 def currency(text: str) -> int:

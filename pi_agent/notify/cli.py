@@ -7,7 +7,7 @@ import os
 import sys
 from datetime import UTC, date, datetime
 
-from .. import config
+from .. import cliargs, config
 from ..clock import SystemClock
 from ..store import Store
 from . import messages, payouts
@@ -36,22 +36,12 @@ def add_arguments(add: object) -> None:
     p.add_argument("--import", dest="statement", metavar="CSV",
                    help="a bank statement (CSV): payouts found among its credits are marked "
                         "received on their booking date")  # fmt: skip
-    p.add_argument("--fee-max", type=_percent, default=3.0, metavar="PCT",
+    p.add_argument("--fee-max", type=cliargs.percent, default=3.0, metavar="PCT",
                    help="--import: a credit may be this much below the settled total "
                         "(the acquirer's fees; default 3)")  # fmt: skip
     p.add_argument("--date-column", metavar="NAME", help="--import: the booking date column")
     p.add_argument("--amount-column", metavar="NAME", help="--import: the credit amount column")
     p.add_argument("--dry-run", action="store_true", help="--import: show matches, mark nothing")
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to below 100")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
