@@ -48,8 +48,8 @@ class Rig:
 
         self.clock = FakeClock(datetime(2026, 11, 20, 21, 0, tzinfo=BERLIN))
         shop = lambda: self.clock.now().astimezone(BERLIN).replace(tzinfo=None)  # noqa: E731
-        self.sim = SimServer(SimTerminal(clock=shop, password=TERMINAL_SECRET), link=tmp_path / "term",
-                             timeouts=FAST).start()  # fmt: skip
+        sim = SimTerminal(clock=shop, password=TERMINAL_SECRET)
+        self.sim = SimServer(sim, link=tmp_path / "term", timeouts=FAST).start()
         cfg = config.replace(config.Config(), "terminal", port=self.sim.url,
                              password=TERMINAL_SECRET)  # fmt: skip
         cfg = config.replace(cfg, "store", path=str(tmp_path / "guard.db"))
@@ -88,7 +88,7 @@ class Rig:
 
     def csrf(self, client=None) -> str:
         client = client or self.client
-        client.get("/login")
+        client.get("/login" if self.auth.has_password() else "/setup")
         with client.session_transaction() as s:
             return s["csrf"]
 
