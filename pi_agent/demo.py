@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import config
 from .agent import Agent
@@ -71,6 +72,7 @@ def run_demo(out_dir: str = "demo-out") -> int:
             )
             mirror = _Mirror(panel, out, clock, zone)
             agent.panel = mirror
+            page = _serve_page(cfg, tmp, agent, panel)
             print(f"SettleGuard demo: simulator on {sim.slave_path}, clock x{SPEED:g} from "
                   f"{start:%H:%M}, cutoff 23:00, auto-settle 22:50; frames in {out}/")  # fmt: skip
             agent.start()
@@ -93,6 +95,8 @@ def run_demo(out_dir: str = "demo-out") -> int:
                         break
                     time.sleep(0.05)
             finally:
+                if page is not None:
+                    page.stop()
                 agent.stop()
                 panel.close()
                 terminal.close()
@@ -107,6 +111,27 @@ def run_demo(out_dir: str = "demo-out") -> int:
                   f"{mirror.saved} in {out}/")  # fmt: skip
             store.close()
     return 0 if settled else 1
+
+
+def _serve_page(cfg: config.Config, tmp: Path, agent: Agent, panel: object) -> Any:
+    """The technician's page on 127.0.0.1:8080 for the demo's two minutes; the setup code
+    is printed here rather than drawn over the mirrored OLED frames."""
+    from .web.auth import SetupCode
+    from .web.control import AgentControl
+    from .web.server import start_web
+
+    cfg = config.replace(cfg, "web", listen="127.0.0.1:8080")
+    path = tmp / "config.toml"
+    config.save(cfg, path)
+    control = AgentControl(agent, panel, reload=lambda: print(
+        "\n*** configuration saved (the demo keeps running on its own settings)"))  # fmt: skip
+    setup = SetupCode()  # not shown on the OLED: printed below
+    page = start_web(cfg, path, control, setup=setup)
+    if page is None:
+        print("*** web page not started: 127.0.0.1:8080 is taken")
+    else:
+        print(f"*** web page: http://127.0.0.1:8080/ (setup code {setup.code})")
+    return page
 
 
 class _Mirror:

@@ -6,13 +6,16 @@ import contextlib
 import logging
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import config
-from .auth import AuthStore, auth_path
+from .auth import AuthStore, SetupCode, auth_path
 
 log = logging.getLogger("settle-guard.web")
+# waitress warns of every queued request under a burst; the log is the journal, keep it calm.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def lan_address(host: str) -> str:
@@ -64,22 +67,34 @@ class WebServer:
         self._thread.join(5)
 
 
-def start_web(
-    cfg: config.Config, config_path: str | Path, control: Any
-) -> tuple[WebServer, AuthStore] | None:
+@dataclass
+class RunningPage:
+    server: WebServer
+    auth: AuthStore
+    setup: SetupCode
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.auth.close()
+
+
+def start_web(cfg: config.Config, config_path: str | Path, control: Any, *,
+              setup: SetupCode | None = None) -> RunningPage | None:  # fmt: skip
     """The page for a running guard; None (and one log line) if it cannot listen, since
-    the guard must keep guarding without its page."""
+    the guard must keep guarding without its page. The setup code goes to the panel
+    unless `setup` says otherwise (the demo prints it)."""
     from . import create_app
 
     auth = AuthStore(auth_path(cfg))
     host, _, port = cfg.web.listen.rpartition(":")
     control.address = (lan_address(host), port)
+    setup = setup or SetupCode(control.show_setup_code)
     try:
-        app = create_app(control, config_path, auth)
+        app = create_app(control, config_path, auth, setup=setup)
         server = WebServer(app, cfg.web.listen).start()
     except OSError as exc:
         log.error("web page not started: cannot listen on %s: %s", cfg.web.listen, exc.strerror)
         auth.close()
         return None
     log.info("web page on %s", server.url)
-    return server, auth
+    return RunningPage(server, auth, setup)

@@ -260,6 +260,11 @@ def test_restore_needs_the_password_validates_and_keeps_masked_secrets(rig: Rig)
 
 def test_history_pages_and_csv(rig: Rig) -> None:
     rig.login()
+    now = rig.clock.now()
+    s = rig.store.journal_intent(now.date(), "T1:0001", {"count": 1}, "test", now)
+    rig.store.finish(s.id, "ok", now, receipt_lines=["KASSENSCHNITT", "SUMME EUR 12,50"])
+    html = rig.client.get("/history").get_data(True)
+    assert "<pre>KASSENSCHNITT\nSUMME EUR 12,50</pre>" in html  # the terminal's receipt
     rig.store.add_event("=HYPERLINK(evil)", "info", {"text": "hello"}, rig.clock.now())
     assert "=HYPERLINK(evil)" in rig.client.get("/history").get_data(True)
     csv_text = rig.client.get("/history/events.csv").get_data(True)
