@@ -155,7 +155,5 @@ class _Web:
 
     def stop(self) -> None:
         if self.running is not None:
-            server, auth = self.running
-            server.stop()
-            auth.close()
+            self.running.stop()
         self.running = self.control = None
