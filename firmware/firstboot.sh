@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# First boot of a SettleGuard image (settle-guard-firstboot.service, once: it runs while
+# the marker /var/lib/settle-guard/firstboot exists and removes it at the end).
+#
+# An image is copied to many cards, and a card may be cloned from a guard that was in use:
+# whatever logs in to the web page must not come along. web.db holds the admin password,
+# the API tokens and the key that signs sessions; without it the page starts afresh and
+# the OLED shows a new one-time setup code. The config (terminal, schedule) and the
+# guard's database stay. The hostname becomes settleguard unless someone chose another
+# (Raspberry Pi Imager's settings): on a LAN with two guards, avahi answers the second as
+# settleguard-2.local.
+set -euo pipefail
+
+STATE="${SETTLE_GUARD_STATE:-/var/lib/settle-guard}"
+MARK="$STATE/firstboot"
+WANTED=settleguard
+
+if [ ! -e "$MARK" ]; then
+    echo "firstboot: $MARK is gone: nothing to do"
+    exit 0
+fi
+
+for file in web.db web.db-wal web.db-shm; do
+    if [ -e "$STATE/$file" ]; then
+        rm -f -- "$STATE/$file"
+        echo "firstboot: removed $STATE/$file (web logins copied with the image)"
+    fi
+done
+
+current="$(cat /etc/hostname 2>/dev/null || true)"
+case "$current" in
+    "" | raspberrypi | localhost | debian)
+        echo "$WANTED" >/etc/hostname
+        # the running name too; hostnamed may not be up this early
+        hostname "$WANTED" 2>/dev/null || true
+        if grep -q '^127\.0\.1\.1[[:space:]]' /etc/hosts 2>/dev/null; then
+            sed -i "s/^127\.0\.1\.1[[:space:]].*/127.0.1.1\t$WANTED/" /etc/hosts
+        else
+            printf '127.0.1.1\t%s\n' "$WANTED" >>/etc/hosts
+        fi
+        echo "firstboot: hostname $WANTED (was ${current:-unset})"
+        ;;
+    *) echo "firstboot: hostname $current kept" ;;
+esac
+
+rm -f -- "$MARK"
+echo "firstboot: done"

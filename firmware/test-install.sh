@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The installer on a clean system: debootstrap a Debian 12 (bookworm) amd64 minbase rootfs,
+# run install.sh twice inside it (chroot), check the result, then uninstall and check that
+# nothing is left. Needs root, debootstrap and the Debian mirror; takes a few minutes.
+#
+#   sudo firmware/test-install.sh            (make install-test)
+#   KEEP_ROOTFS=1 ...                        keep the rootfs for a look afterwards
+#   MIRROR=http://... ...                    another Debian mirror
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$HERE")"
+MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+SRC=/root/settle-guard # the repository's copy inside the rootfs
+SG=/opt/settle-guard/venv/bin/settle-guard
+
+[ "$(id -u)" -eq 0 ] || { echo "test-install: must run as root (debootstrap, chroot, mount)" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "test-install: apt-get install debootstrap" >&2; exit 1; }
+
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/settle-guard-rootfs.XXXXXX")"
+root="$work/root"
+sim_pid=""
+t0=$SECONDS
+phase_start=$SECONDS
+
+phase() {
+    printf 'test-install: %-44s %4d s\n' "$1" $((SECONDS - phase_start))
+    phase_start=$SECONDS
+}
+there() { [ -e "$root$1" ] || [ -L "$root$1" ]; } # a link may point into the rootfs
+fail() {
+    echo "test-install: FAILED: $*" >&2
+    exit 1
+}
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
+
+mounted_under_root() { awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts; }
+
+cleanup() {
+    local status=$? m
+    [ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true
+    # innermost first; a lazy unmount if something still holds a mount
+    for m in $(mounted_under_root | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" || true
+    done
+    if [ -n "$(mounted_under_root)" ]; then
+        # never rm -rf a tree with the host's /dev bound into it
+        echo "test-install: still mounted under $root, not removed:" >&2
+        mounted_under_root >&2
+    elif [ "${KEEP_ROOTFS:-0}" = 1 ]; then
+        echo "test-install: rootfs kept at $root"
+    else
+        rm -rf "$work"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+# -- a clean Debian 12
+debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
+phase "debootstrap bookworm minbase"
+
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+# no daemon starts from a package's postinst inside the chroot (the Debian way for chroots)
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+# a stand-in Raspberry Pi boot partition, to see config.txt and cmdline.txt edited once
+mkdir -p "$work/boot"
+printf '# stock\n[pi4]\narm_boost=1\n\n[all]\n' >"$work/boot/config.txt"
+echo "console=serial0,115200 console=tty1 root=PARTUUID=1234-02 rootwait" >"$work/boot/cmdline.txt"
+mkdir -p "$root/boot/firmware"
+mount --bind "$work/boot" "$root/boot/firmware"
+
+# -- the repository and its wheels, built here on the host
+mkdir -p "$root$SRC"
+git -C "$REPO" ls-files -z --cached --others --exclude-standard |
+    tar -C "$REPO" --create --null --no-recursion --ignore-failed-read --files-from=- -f - |
+    tar -x -C "$root$SRC"
+bash "$REPO/firmware/build-wheels.sh" "$root$SRC/firmware/wheels" >"$work/wheels.log" 2>&1 ||
+    { tail -n 20 "$work/wheels.log" >&2; fail "building wheels"; }
+phase "repository and wheels copied in"
+
+# -- install, twice
+in_root bash "$SRC/firmware/install.sh" --rtc >"$work/install-1.log" 2>&1 ||
+    { cat "$work/install-1.log" >&2; fail "first install.sh"; }
+phase "install.sh (first run, with apt)"
+grep -q "changes$" "$work/install-1.log" || fail "the first run reported no changes"
+touch "$work/before-second-run"
+sleep 1 # mtimes have whole seconds on some filesystems
+in_root bash "$SRC/firmware/install.sh" --rtc >"$work/install-2.log" 2>&1 ||
+    { cat "$work/install-2.log" >&2; fail "second install.sh"; }
+phase "install.sh (second run)"
+grep -q "SettleGuard is installed: nothing changed" "$work/install-2.log" ||
+    { cat "$work/install-2.log" >&2; fail "the second run changed something"; }
+touched="$(find "$root/etc" "$root/opt" "$root/var/lib/settle-guard" "$work/boot" -xdev \
+    -newer "$work/before-second-run" -not -type d 2>/dev/null || true)"
+[ -z "$touched" ] || fail "the second run wrote to: $touched"
+
+# -- what the first run should have made
+for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
+    /etc/systemd/system/multi-user.target.wants/settle-guard.service \
+    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf "$SG"; do
+    there "$f" || fail "missing $f"
+done
+groups="$(in_root id -nG settle-guard)"
+for g in dialout gpio i2c; do
+    [[ " $groups " == *" $g "* ]] || fail "settle-guard is not in group $g (groups: $groups)"
+done
+[ "$(in_root stat -c '%U %a' /var/lib/settle-guard/config.toml)" = "settle-guard 600" ] ||
+    fail "config.toml is not settle-guard's with mode 0600"
+[ "$(cat "$root/etc/hostname")" = settleguard ] || fail "hostname is not settleguard"
+[ "$(grep -c '^dtparam=i2c_arm=on$' "$work/boot/config.txt")" = 1 ] || fail "config.txt: i2c_arm"
+[ "$(grep -c '^enable_uart=1$' "$work/boot/config.txt")" = 1 ] || fail "config.txt: enable_uart"
+[ "$(grep -c '^dtoverlay=i2c-rtc,ds3231$' "$work/boot/config.txt")" = 1 ] || fail "config.txt: rtc"
+[ "$(cat "$work/boot/cmdline.txt")" = "console=tty1 root=PARTUUID=1234-02 rootwait" ] ||
+    fail "cmdline.txt: $(cat "$work/boot/cmdline.txt")"
+grep -q 'display = "ssd1306"' "$root/var/lib/settle-guard/config.toml" ||
+    fail "a Raspberry Pi's new config should drive an ssd1306"
+
+# -- the installed command: config check as the service user, status against the simulator
+in_root runuser -u settle-guard -- "$SG" config check --config /var/lib/settle-guard/config.toml ||
+    fail "config check"
+chroot "$root" "$SG" sim --pty --link /tmp/terminal </dev/null >"$work/sim.out" 2>&1 &
+sim_pid=$!
+for _ in $(seq 100); do
+    grep -q '^port: ' "$work/sim.out" && break
+    sleep 0.1
+done
+grep -q '^port: /tmp/terminal' "$work/sim.out" || fail "the simulator did not start: $(cat "$work/sim.out")"
+in_root "$SG" status --port /tmp/terminal | tee "$work/status.out"
+grep -q "Terminal on /tmp/terminal: .*(00)" "$work/status.out" || fail "status against the simulator"
+# the bench's own config: the appliance's drives an ssd1306 that is not on this bus
+in_root "$SG" config init --config /tmp/bench.toml >/dev/null
+in_root "$SG" selftest --config /tmp/bench.toml --port /tmp/terminal --poll --dwell 0 |
+    tee "$work/selftest.out" || fail "selftest inside the rootfs"
+grep -q "^PASS terminal status on /tmp/terminal" "$work/selftest.out" || fail "selftest --poll"
+kill "$sim_pid"
+wait "$sim_pid" 2>/dev/null || true
+sim_pid=""
+phase "config check, status, selftest"
+
+# -- the first boot of an image: web logins go, the hostname comes
+in_root bash "$SRC/firmware/install.sh" --image --hostname '' >"$work/install-image.log" 2>&1 ||
+    { cat "$work/install-image.log" >&2; fail "install.sh --image"; }
+echo raspberrypi >"$root/etc/hostname"
+touch "$root/var/lib/settle-guard/web.db" "$root/var/lib/settle-guard/web.db-wal"
+in_root /opt/settle-guard/firstboot.sh
+for f in web.db web.db-wal firstboot; do
+    [ ! -e "$root/var/lib/settle-guard/$f" ] || fail "firstboot left $f"
+done
+[ "$(cat "$root/etc/hostname")" = settleguard ] || fail "firstboot did not set the hostname"
+in_root /opt/settle-guard/firstboot.sh | grep -q "nothing to do" || fail "firstboot ran twice"
+
+# -- uninstall: nothing of ours is left but the state, then --purge takes that too
+in_root bash "$SRC/firmware/install.sh" --uninstall
+for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
+    /etc/systemd/system/multi-user.target.wants/settle-guard.service \
+    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf /opt/settle-guard; do
+    ! there "$f" || fail "left behind: $f"
+done
+! in_root getent passwd settle-guard >/dev/null || fail "user settle-guard left behind"
+! in_root getent group settle-guard >/dev/null || fail "group settle-guard left behind"
+[ -f "$root/var/lib/settle-guard/config.toml" ] || fail "uninstall removed the config"
+! grep -q settle-guard "$work/boot/config.txt" || fail "config.txt still has our block"
+in_root bash "$SRC/firmware/install.sh" --uninstall --purge >/dev/null
+[ ! -e "$root/var/lib/settle-guard" ] || fail "--purge left /var/lib/settle-guard"
+phase "firstboot, uninstall, purge"
+
+echo "test-install: passed in $((SECONDS - t0)) s"
