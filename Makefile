@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_notify.py
+	$(PY) bench/bench_web.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

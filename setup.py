@@ -16,7 +16,7 @@ setup(
     # pinmap.toml is a link to hardware/pinmap.toml: one source, shipped with the package.
     package_data={
         "pi_agent": ["pinmap.toml"],
-        "pi_agent.web": ["templates/*.html", "static/*.css", "static/*.js"],
+        "pi_agent.web": ["templates/*.html", "static/*.css", "static/*.js", "static/*.svg"],
     },
     install_requires=[
         "pyserial>=3.5",
@@ -34,6 +34,8 @@ setup(
             "pytest>=7.4",
             "hypothesis>=6.80",
             "ruff>=0.4",
+            # drives Debian's chromium (apt) in the page's browser test; never downloads one
+            "playwright>=1.40",
         ],
     },
     entry_points={"console_scripts": ["settle-guard = pi_agent.cli:main"]},

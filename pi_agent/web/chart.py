@@ -34,10 +34,12 @@ def turnover_svg(
             f'<rect x="{x}" y="{y}" width="{round(slot - 2, 1)}" height="{h}" '
             f'fill="#2f7d4f"><title>{label}</title></rect>'
         )
-        if i % 7 == days % 7 - 1 or i == days - 1:
-            parts.append(
-                f'<text x="{x}" y="{HEIGHT - 6}" font-size="11" fill="#555">{d:%m-%d}</text>'
-            )
+        if (days - 1 - i) % 7 == 0:  # a label a week, the last one for today
+            last = i == days - 1
+            at = round(x + slot - 2 if last else x + slot / 2, 1)
+            anchor = "end" if last else "middle"
+            parts.append(f'<text x="{at}" y="{HEIGHT - 6}" font-size="11" fill="#555" '
+                         f'text-anchor="{anchor}">{d:%m-%d}</text>')  # fmt: skip
     parts.append(
         f'<text x="{PAD_LEFT}" y="11" font-size="11" fill="#555">'
         f"{escape(format_minor(top, currency))}</text>"

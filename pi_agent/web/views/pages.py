@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -126,6 +127,9 @@ def history_page() -> Any:
         payouts=history.payouts(control.db_path, 60),
         money=lambda minor, cur=cfg.currency_code: format_minor(minor, cur),
         local=lambda at: at.astimezone(cfg.zone).strftime("%Y-%m-%d %H:%M") if at else "",
+        local_iso=lambda text: (
+            datetime.fromisoformat(text).astimezone(cfg.zone).strftime("%Y-%m-%d %H:%M:%S")
+        ),
     )
 
 
