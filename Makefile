@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench lint format clean wheels install-test
 
 $(STAMP): setup.py pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "make: Python's venv module is missing: sudo apt-get install python3-venv" >&2; exit 1; }
@@ -27,13 +27,23 @@ bench: $(STAMP)
 	$(PY) bench/bench_notify.py
 	$(PY) bench/bench_web.py
 
+## wheels: SettleGuard and its dependencies as wheels for firmware/install.sh (offline install)
+wheels:
+	bash firmware/build-wheels.sh firmware/wheels
+
+## install-test: install.sh twice in a fresh Debian 12 rootfs (debootstrap, chroot; root), then uninstall
+install-test:
+	bash firmware/test-install.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing: sudo apt-get install shellcheck" >&2; exit 1; }
+	shellcheck firmware/*.sh firmware/pi-gen/stage-settleguard/*.sh firmware/pi-gen/stage-settleguard/*/*.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis firmware/wheels

@@ -194,30 +194,34 @@ boot_cmdline() {
 
 # -- install
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+
 apt_packages() {
     step "Debian packages"
-    local wanted=("${PACKAGES[@]}") missing=() pkg
+    local missing=() pkg
+    for pkg in "${PACKAGES[@]}"; do
+        installed "$pkg" || missing+=("$pkg")
+    done
+    export DEBIAN_FRONTEND=noninteractive
+    # a fresh image ships without package lists: without them nothing can be looked up
+    if [ "$use_apt" -eq 1 ] && { [ "${#missing[@]}" -gt 0 ] || ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; }; then
+        apt-get update -qq
+    fi
     # lgpio drives the pins on Bookworm; Raspberry Pi OS has it, plain Debian does not (and
     # needs none: gpiozero falls back to mock pins where there is no GPIO).
-    if apt-cache show python3-lgpio >/dev/null 2>&1; then
-        wanted+=(python3-lgpio)
-    else
-        say "python3-lgpio is not in this system's archive: fine off a Pi (mock pins)"
+    if ! installed python3-lgpio; then
+        if apt-cache show python3-lgpio >/dev/null 2>&1; then
+            missing+=(python3-lgpio)
+        else
+            say "python3-lgpio is not in this system's archive: fine off a Pi (mock pins)"
+        fi
     fi
-    for pkg in "${wanted[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' ||
-            missing+=("$pkg")
-    done
     if [ "${#missing[@]}" -eq 0 ]; then
-        say "all there: ${wanted[*]}"
+        say "all there: ${PACKAGES[*]}"
         return 0
     fi
-    if [ "$use_apt" -eq 0 ]; then
-        die "--no-apt, but these packages are missing: ${missing[*]}"
-    fi
+    [ "$use_apt" -eq 1 ] || die "--no-apt, but these packages are missing: ${missing[*]}"
     say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     changes=$((changes + 1))
 }
@@ -318,7 +322,7 @@ EOF
     fi
     boot_config
     boot_cmdline
-    if [ "$rtc" -eq 1 ] && dpkg-query -W fake-hwclock >/dev/null 2>&1; then
+    if [ "$rtc" -eq 1 ] && installed fake-hwclock; then
         # fake-hwclock would set the clock from its last saved time over the RTC's
         apt-get purge -y -qq fake-hwclock >/dev/null
         changed "removed fake-hwclock (the RTC keeps the time now)"
@@ -388,7 +392,8 @@ service_units() {
     elif ! systemd_running; then
         say "not started: no running systemd here (a chroot or a container); it starts at boot"
     elif [ "$changes" -gt 0 ] || ! systemctl is-active --quiet "$NAME.service"; then
-        systemctl restart "$NAME.service"
+        systemctl restart "$NAME.service" ||
+            die "$NAME.service did not start: journalctl -u $NAME -n 50"
         say "started $NAME.service: journalctl -u $NAME -f"
     else
         say "$NAME.service running"

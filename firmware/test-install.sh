@@ -120,6 +120,7 @@ done
     fail "cmdline.txt: $(cat "$work/boot/cmdline.txt")"
 grep -q 'display = "ssd1306"' "$root/var/lib/settle-guard/config.toml" ||
     fail "a Raspberry Pi's new config should drive an ssd1306"
+echo "test-install: the venv takes $(du -sh "$root/opt/settle-guard/venv" | cut -f1)"
 
 # -- the installed command: config check as the service user, status against the simulator
 in_root runuser -u settle-guard -- "$SG" config check --config /var/lib/settle-guard/config.toml ||

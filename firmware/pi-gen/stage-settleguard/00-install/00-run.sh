@@ -17,7 +17,7 @@ dest="${ROOTFS_DIR}/opt/settle-guard-src"
 rm -rf "${dest}"
 mkdir -p "${dest}"
 # the sources only: no virtualenv, caches or wheels built for another machine
-tar -C "${src}" --exclude=.git --exclude=.venv --exclude=firmware/wheels --exclude=build \
+tar -C "${src}" --exclude=.git --exclude=.venv --exclude=./firmware/wheels --exclude=./build \
 	--exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache --exclude=.hypothesis \
 	--exclude=.ruff_cache --exclude=demo-out --exclude=.benchmarks -cf - . | tar -C "${dest}" -xf -
 
