@@ -106,12 +106,12 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
         log.warning("button held at start: web password and %d API token(s) cleared",
                     reset_web_access(cfg))  # fmt: skip
     web = _Web(path, lambda: (reloading.set(), wake.set()))
-    web.follow(guard)
     try:
         while True:
             log.info("guarding %s (cutoff %s %s)", cfg.terminal.port,
                      cfg.schedule.cutoff.strftime("%H:%M"), cfg.schedule.timezone)  # fmt: skip
             guard.agent.start()
+            web.follow(guard)  # after the start: loading Flask must not delay the first poll
             wake.wait()
             wake.clear()
             if stopping.is_set():
@@ -121,7 +121,6 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
             log.info("configuration changed: restarting the guard with it")
             guard.stop()
             guard = Guard.build(cfg, clock, fast)
-            web.follow(guard)
     finally:
         log.info("stopping")
         guard.stop()
