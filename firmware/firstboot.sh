@@ -31,8 +31,11 @@ current="$(cat /etc/hostname 2>/dev/null || true)"
 case "$current" in
     "" | raspberrypi | localhost | debian)
         echo "$WANTED" >/etc/hostname
-        # the running name too; hostnamed may not be up this early
-        hostname "$WANTED" 2>/dev/null || true
+        # the running name too (hostnamed may not be up this early), but only when booted:
+        # in an image build's chroot the kernel's name is the build machine's
+        if [ -d /run/systemd/system ]; then
+            hostname "$WANTED" 2>/dev/null || true
+        fi
         if grep -q '^127\.0\.1\.1[[:space:]]' /etc/hosts 2>/dev/null; then
             sed -i "s/^127\.0\.1\.1[[:space:]].*/127.0.1.1\t$WANTED/" /etc/hosts
         else

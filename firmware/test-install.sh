@@ -20,6 +20,7 @@ command -v debootstrap >/dev/null || { echo "test-install: apt-get install deboo
 work="$(mktemp -d "${TMPDIR:-/var/tmp}/settle-guard-rootfs.XXXXXX")"
 root="$work/root"
 sim_pid=""
+host_name="$(hostname)"
 t0=$SECONDS
 phase_start=$SECONDS
 
@@ -61,10 +62,17 @@ debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log
     { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
 phase "debootstrap bookworm minbase"
 
-mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+api_mounts() { # what a chroot needs of the kernel; systemd-nspawn brings its own
+    mount -t proc proc "$root/proc"
+    mount -t sysfs sysfs "$root/sys"
+    mount --bind /dev "$root/dev"
+    mount --bind /dev/pts "$root/dev/pts"
+}
+api_umounts() {
+    local m
+    for m in /dev/pts /dev /sys /proc; do umount "$root$m"; done
+}
+api_mounts
 # no daemon starts from a package's postinst inside the chroot (the Debian way for chroots)
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -155,6 +163,64 @@ for f in web.db web.db-wal firstboot; do
 done
 [ "$(cat "$root/etc/hostname")" = settleguard ] || fail "firstboot did not set the hostname"
 in_root /opt/settle-guard/firstboot.sh | grep -q "nothing to do" || fail "firstboot ran twice"
+[ "$(hostname)" = "$host_name" ] || fail "firstboot in a chroot renamed this machine to $(hostname)"
+phase "firstboot in the chroot"
+
+# -- a real boot (systemd-nspawn, loopback only): the first-boot unit runs before the
+# service, the service runs as its user and reports READY, the page answers on 8080
+command -v systemd-nspawn >/dev/null || fail "apt-get install systemd-container (systemd-nspawn)"
+in_root bash "$SRC/firmware/install.sh" --image --hostname '' >/dev/null
+echo "copied with the image" >"$root/var/lib/settle-guard/web.db" # the page makes a new one
+echo raspberrypi >"$root/etc/hostname"
+# the appliance's config drives an ssd1306; a container has no I2C bus
+sed -i 's/^display = .*/display = "emulator"/' "$root/var/lib/settle-guard/config.toml"
+cat >"$root/root/boot-check.sh" <<'CHECK'
+#!/bin/sh
+# runs once the guard is up: what a technician would look at, then power off
+{
+    for _ in $(seq 120); do systemctl is-active --quiet settle-guard && break; sleep 0.5; done
+    echo "service: $(systemctl is-active settle-guard)"
+    echo "user: $(stat -c %U "/proc/$(systemctl show -p MainPID --value settle-guard)")"
+    echo "firstboot: $(systemctl show -p Result --value settle-guard-firstboot)"
+    echo "hostname: $(hostname)"
+    echo "state: $(ls /var/lib/settle-guard | tr '\n' ' ')"
+    /opt/settle-guard/venv/bin/python3 - <<'PY'
+import time, urllib.request
+for _ in range(40):
+    try:
+        print("page:", urllib.request.urlopen("http://127.0.0.1:8080/", timeout=5).status)
+        break
+    except OSError as exc:
+        error = exc
+        time.sleep(0.5)
+else:
+    print("page: no answer:", error)
+PY
+    journalctl -b --no-pager -u settle-guard-firstboot -u settle-guard | tail -n 4
+} >/root/boot-check.out 2>&1
+systemctl poweroff
+CHECK
+printf '[Unit]\nDescription=look at the booted guard\nAfter=settle-guard.service\n[Service]\nType=oneshot\nExecStart=/bin/sh /root/boot-check.sh\n' \
+    >"$root/etc/systemd/system/boot-check.service"
+ln -s ../boot-check.service "$root/etc/systemd/system/multi-user.target.wants/boot-check.service"
+api_umounts
+timeout 180 systemd-nspawn --quiet --boot --directory="$root" --register=no --keep-unit \
+    --private-network --console=pipe </dev/null >"$work/boot.log" 2>&1 || true
+api_mounts
+rm -f "$root/etc/systemd/system/multi-user.target.wants/boot-check.service" \
+    "$root/etc/systemd/system/boot-check.service"
+out="$root/root/boot-check.out"
+[ -f "$out" ] || { tail -n 30 "$work/boot.log" >&2; fail "the booted rootfs never ran its check"; }
+sed 's/^/  boot: /' "$out"
+grep -qx "service: active" "$out" || fail "settle-guard.service is not active after boot"
+grep -qx "user: settle-guard" "$out" || fail "the service does not run as settle-guard"
+grep -qx "firstboot: success" "$out" || fail "the first-boot unit did not succeed"
+grep -qx "hostname: settleguard" "$out" || fail "the first boot did not set the hostname"
+grep -q "^page: [23]0[0-9]$" "$out" || fail "the web page does not answer on 8080"
+! grep -qs "copied with the image" "$root/var/lib/settle-guard/web.db" ||
+    fail "web.db from the image survived the first boot"
+! grep -q "^state: .*firstboot" "$out" || fail "the first-boot marker survived the first boot"
+phase "a real boot (nspawn): firstboot, service, page"
 
 # -- uninstall: nothing of ours is left but the state, then --purge takes that too
 in_root bash "$SRC/firmware/install.sh" --uninstall
@@ -169,6 +235,6 @@ done
 ! grep -q settle-guard "$work/boot/config.txt" || fail "config.txt still has our block"
 in_root bash "$SRC/firmware/install.sh" --uninstall --purge >/dev/null
 [ ! -e "$root/var/lib/settle-guard" ] || fail "--purge left /var/lib/settle-guard"
-phase "firstboot, uninstall, purge"
+phase "uninstall, purge"
 
 echo "test-install: passed in $((SECONDS - t0)) s"
