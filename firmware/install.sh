@@ -69,6 +69,10 @@ die() {
     printf 'install.sh: %s\n' "$*" >&2
     exit 1
 }
+bad_usage() { # exit 2, as settle-guard does for bad arguments
+    printf 'install.sh: %s\n' "$*" >&2
+    exit 2
+}
 changed() {
     changes=$((changes + 1))
     say "$*"
@@ -76,10 +80,10 @@ changed() {
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --wheels) [ $# -ge 2 ] || die "--wheels needs a folder"; wheels="$2"; shift ;;
-        --boot) [ $# -ge 2 ] || die "--boot needs a folder"; boot="$2"; shift ;;
-        --hostname) [ $# -ge 2 ] || die "--hostname needs a name"; hostname_wanted="$2"; shift ;;
-        --display) [ $# -ge 2 ] || die "--display needs a driver"; display="$2"; shift ;;
+        --wheels) [ $# -ge 2 ] || bad_usage "--wheels needs a folder"; wheels="$2"; shift ;;
+        --boot) [ $# -ge 2 ] || bad_usage "--boot needs a folder"; boot="$2"; shift ;;
+        --hostname) [ $# -ge 2 ] || bad_usage "--hostname needs a name"; hostname_wanted="$2"; shift ;;
+        --display) [ $# -ge 2 ] || bad_usage "--display needs a driver"; display="$2"; shift ;;
         --no-apt) use_apt=0 ;;
         --no-start) start=0 ;;
         --rtc) rtc=1 ;;
@@ -87,19 +91,19 @@ while [ $# -gt 0 ]; do
         --uninstall) uninstall=1 ;;
         --purge) purge=1 ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown option '$1' (see --help)" ;;
+        *) bad_usage "unknown option '$1' (see --help)" ;;
     esac
     shift
 done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 $*)"
-[ "$purge" -eq 0 ] || [ "$uninstall" -eq 1 ] || die "--purge only goes with --uninstall"
+[ "$purge" -eq 0 ] || [ "$uninstall" -eq 1 ] || bad_usage "--purge only goes with --uninstall"
 if [ -n "$hostname_wanted" ] && ! [[ "$hostname_wanted" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]]; then
-    die "--hostname '$hostname_wanted': use lower-case letters, digits and '-' (at most 63)"
+    bad_usage "--hostname '$hostname_wanted': use lower-case letters, digits and '-' (at most 63)"
 fi
 case "$display" in
     "" | ssd1306 | sh1106 | ssd1309 | emulator) ;;
-    *) die "--display '$display': use ssd1306, sh1106, ssd1309 or emulator" ;;
+    *) bad_usage "--display '$display': use ssd1306, sh1106, ssd1309 or emulator" ;;
 esac
 
 # -- where we are
@@ -420,7 +424,7 @@ do_install() {
         say "SettleGuard is installed: $changes changes"
     fi
     say "the web page: http://${hostname_wanted:-$(cat /etc/hostname)}.local:8080/ (a setup code shows on the OLED)"
-    say "test the parts: sudo systemctl stop $NAME; $VENV/bin/$NAME selftest --poll --config $CONFIG"
+    say "test the parts: systemctl stop $NAME; sudo -u $NAME $VENV/bin/$NAME selftest --poll --config $CONFIG"
 }
 
 # -- uninstall
