@@ -18,10 +18,12 @@ SYSUSERS=/etc/sysusers.d/$NAME.conf
 TMPFILES=/etc/tmpfiles.d/$NAME.conf
 MODULES=/etc/modules-load.d/$NAME.conf
 AVAHI_SERVICE=/etc/avahi/services/$NAME.service
+RTC_RULE=/etc/udev/rules.d/85-$NAME-rtc.rules
 FIRSTBOOT_MARK=$STATE/firstboot
 BLOCK_BEGIN="# >>> settle-guard: I2C for the OLED and RTC, the UART for the terminal >>>"
 BLOCK_END="# <<< settle-guard <<<"
-PACKAGES=(python3 python3-venv systemd fonts-unifont chrony avahi-daemon i2c-tools)
+# util-linux-extra: hwclock (Bookworm moved it out of util-linux)
+PACKAGES=(python3 python3-venv systemd fonts-unifont chrony avahi-daemon i2c-tools util-linux-extra)
 
 wheels="$HERE/wheels"
 boot=""
@@ -326,7 +328,22 @@ EOF
     fi
     boot_config
     boot_cmdline
-    if [ "$rtc" -eq 1 ] && installed fake-hwclock; then
+    rtc_clock
+}
+
+rtc_clock() {
+    if [ "$rtc" -eq 0 ]; then
+        remove_path "$RTC_RULE"
+        return 0
+    fi
+    # The DS3231's driver is a module, loaded after the kernel's own hctosys ran, and
+    # Debian's udev hook (hwclock-set) does nothing under systemd: set the clock ourselves
+    # when the RTC appears. chrony's rtcsync writes it back while synchronised.
+    write_file "$RTC_RULE" 644 <<'EOF'
+# SettleGuard: the system clock from the RTC as soon as it appears (a guard without network)
+ACTION=="add", SUBSYSTEM=="rtc", KERNEL=="rtc0", RUN+="/sbin/hwclock --rtc=/dev/rtc0 --hctosys --utc"
+EOF
+    if installed fake-hwclock; then
         # fake-hwclock would set the clock from its last saved time over the RTC's
         apt-get purge -y -qq fake-hwclock >/dev/null
         changed "removed fake-hwclock (the RTC keeps the time now)"
@@ -443,6 +460,7 @@ do_uninstall() {
     remove_path "$SYSUSERS"
     remove_path "$TMPFILES"
     remove_path "$MODULES"
+    remove_path "$RTC_RULE"
     remove_path "$AVAHI_SERVICE"
     remove_path "$PREFIX"
     if systemd_running; then

@@ -111,7 +111,8 @@ touched="$(find "$root/etc" "$root/opt" "$root/var/lib/settle-guard" "$work/boot
 # -- what the first run should have made
 for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
     /etc/systemd/system/multi-user.target.wants/settle-guard.service \
-    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf "$SG"; do
+    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf "$SG" \
+    /etc/udev/rules.d/85-settle-guard-rtc.rules /sbin/hwclock; do
     there "$f" || fail "missing $f"
 done
 groups="$(in_root id -nG settle-guard)"
@@ -226,7 +227,8 @@ phase "a real boot (nspawn): firstboot, service, page"
 in_root bash "$SRC/firmware/install.sh" --uninstall
 for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
     /etc/systemd/system/multi-user.target.wants/settle-guard.service \
-    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf /opt/settle-guard; do
+    /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf /opt/settle-guard \
+    /etc/udev/rules.d/85-settle-guard-rtc.rules; do
     ! there "$f" || fail "left behind: $f"
 done
 ! in_root getent passwd settle-guard >/dev/null || fail "user settle-guard left behind"
