@@ -237,6 +237,20 @@ done
 ! grep -q settle-guard "$work/boot/config.txt" || fail "config.txt still has our block"
 in_root bash "$SRC/firmware/install.sh" --uninstall --purge >/dev/null
 [ ! -e "$root/var/lib/settle-guard" ] || fail "--purge left /var/lib/settle-guard"
-phase "uninstall, purge"
+
+# -- where systemd-sysusers is missing, shadow's useradd makes the same user
+sysusers="$(in_root sh -c 'command -v systemd-sysusers')"
+mv "$root$sysusers" "$root$sysusers.away"
+in_root bash "$SRC/firmware/install.sh" --no-apt >"$work/install-useradd.log" 2>&1 ||
+    { mv "$root$sysusers.away" "$root$sysusers"; cat "$work/install-useradd.log" >&2; fail "install.sh with useradd"; }
+mv "$root$sysusers.away" "$root$sysusers"
+groups="$(in_root id -nG settle-guard | tr ' ' '\n' | sort | xargs)"
+[ "$groups" = "dialout gpio i2c settle-guard" ] || fail "useradd fallback: groups are '$groups'"
+in_root runuser -u settle-guard -- "$SG" config check --config /var/lib/settle-guard/config.toml ||
+    fail "config check after the useradd install"
+in_root bash "$SRC/firmware/install.sh" --uninstall --purge >/dev/null
+! in_root getent passwd settle-guard >/dev/null || fail "user settle-guard left behind (useradd)"
+! in_root getent group settle-guard >/dev/null || fail "group settle-guard left behind (useradd)"
+phase "uninstall, purge; again with useradd"
 
 echo "test-install: passed in $((SECONDS - t0)) s"
