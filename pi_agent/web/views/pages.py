@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from ...money import format_minor
+from ...money import format_amount, format_minor
 from .. import history
 from ..chart import turnover_svg
 from .common import check_password, login_required, run_action, t, web
@@ -39,7 +39,7 @@ def dashboard() -> Any:
         cfg=cfg,
         to_cutoff=to_cutoff,
         duration=_duration,
-        money=lambda minor: format_minor(minor, cfg.currency_code),
+        money=lambda minor: format_amount(minor, cfg.currency_code),
         settlements=history.settlements(control.db_path, 5),
         local=lambda at: at.astimezone(cfg.zone).strftime("%Y-%m-%d %H:%M") if at else "",
     )
