@@ -129,6 +129,14 @@ def markdown(pins: dict) -> str:
 
 ROW, TOP, HX = 22, 70, 60  # header row pitch, first row's y, header's left edge
 PARTS_X, PART_W = 520, 300
+DB9_X, DB9_W, WIDTH = 900, 200, 1120
+# The MAX3232's RS-232 side, level with the logic-side rows of its box (by terminal):
+# the board's DB9 is a DTE connector like a PC's.
+DB9_SIDE = {
+    "GND": ("GND", "pin 5 GND"),
+    "TXD in (T1IN)": ("T1OUT", "pin 3 TxD"),
+    "RXD out (R1OUT)": ("R1IN", "pin 2 RxD"),
+}
 
 
 def _pin_label(pin: int) -> str:
@@ -152,10 +160,11 @@ def svg(pins: dict) -> str:
         if w.part not in parts:
             parts.append(w.part)
     per_part = {p: [w for w in ws if w.part == p] for p in parts}
-    height = max(TOP + 20 * ROW + 40, 70 + sum(40 + 22 * len(v) for v in per_part.values()))
+    boxes_end = 60 + sum(40 + 22 * len(v) for v in per_part.values())
+    height = max(TOP + 20 * ROW, boxes_end) + 40
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="860" height="{height}" '
-        f'viewBox="0 0 860 {height}" font-family="DejaVu Sans, Arial, sans-serif" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
         'font-size="12">',
         '<rect width="100%" height="100%" fill="#ffffff"/>',
         '<text x="20" y="30" font-size="18" font-weight="bold">SettleGuard wiring '
@@ -192,12 +201,40 @@ def svg(pins: dict) -> str:
             out.append(f'<polyline points="{points}" fill="none" stroke="{w.colour}" '
                        'stroke-width="2"/>')  # fmt: skip
             out.append(f'<circle cx="{PARTS_X + 16}" cy="{ty}" r="3" fill="{w.colour}"/>')
+        if part == "MAX3232":
+            out += _db9(y, part_wires)
         y += box_h + 10
     out.append(f'<text x="20" y="{height - 12}" fill="#555">Pins are physical header '
                "numbers; GPIO numbers are BCM. RS-232 never goes to a GPIO: only through "
                "the MAX3232.</text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _db9(box_y: int, max3232: list[Wire]) -> list[str]:
+    """The DB9 beside the MAX3232 box, wired from the board's RS-232 side."""
+    rows = [(n, w) for n, w in enumerate(max3232) if w.terminal in DB9_SIDE]
+    first, last = (box_y + 40 + 22 * n for n in (rows[0][0], rows[-1][0]))
+    top = first - 36
+    out = [
+        f'<rect x="{DB9_X}" y="{top}" width="{DB9_W}" height="{last - top + 20}" rx="6" '
+        'fill="#f4f6f7" stroke="#555"/>',
+        f'<text x="{DB9_X + 10}" y="{top + 18}" font-weight="bold">DB9 (DTE)</text>',
+    ]
+    for n, w in rows:
+        ty = box_y + 40 + 22 * n
+        side, db9 = DB9_SIDE[w.terminal]
+        end = PARTS_X + PART_W
+        out.append(f'<text x="{end - 10}" y="{ty + 4}" text-anchor="end">{side}</text>')
+        out.append(f'<line x1="{end}" y1="{ty}" x2="{DB9_X + 16}" y2="{ty}" '
+                   f'stroke="{w.colour}" stroke-width="2"/>')  # fmt: skip
+        out.append(f'<circle cx="{DB9_X + 16}" cy="{ty}" r="3" fill="{w.colour}"/>')
+        out.append(f'<text x="{DB9_X + 24}" y="{ty + 4}">{db9}</text>')
+    below = last + 44
+    for k, line in enumerate(("to the terminal's ECR port:", "null-modem or straight cable",
+                              "(RS232.md)")):  # fmt: skip
+        out.append(f'<text x="{DB9_X}" y="{below + 16 * k}" fill="#555">{escape(line)}</text>')
+    return out
 
 
 def outputs(pins: dict) -> dict[Path, str]:

@@ -80,6 +80,14 @@ def test_the_committed_diagram_is_what_the_pin_map_gives() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_the_diagram_shows_every_part_down_to_the_db9() -> None:
+    drawing = wiring.svg(PINS)
+    for part in ("OLED + RTC", "MAX3232", "light", "buzzer", "button", "DB9 (DTE)"):
+        assert f'font-weight="bold">{part}<' in drawing, part
+    for db9 in ("pin 2 RxD", "pin 3 TxD", "pin 5 GND"):
+        assert f">{db9}</text>" in drawing, db9
+
+
 def test_a_moved_pin_moves_the_drawing() -> None:
     moved = copy.deepcopy(PINS)
     moved["button"]["pin"] = 24
