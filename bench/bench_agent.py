@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "notify"))
 
+from procstat import cpu_seconds, rss_mb  # noqa: E402
 from receiver import Receiver  # noqa: E402
 
 from pi_agent import config  # noqa: E402
@@ -30,24 +31,10 @@ from pi_agent.notify.outbox import Draft, Outbox, target_id  # noqa: E402
 from pi_agent.sim import SimServer, SimTerminal  # noqa: E402
 from pi_agent.store import Store  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def berlin_now() -> datetime:
     """The simulated terminal keeps the default config's shop time, as a real one would."""
     return datetime.now(ZoneInfo(config.Config().schedule.timezone)).replace(tzinfo=None)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def first_poll_at(db: Path) -> float | None:

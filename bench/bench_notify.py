@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "notify"))
 
+from procstat import rss_mb  # noqa: E402
 from receiver import Receiver  # noqa: E402
 
 from pi_agent import config  # noqa: E402
@@ -27,13 +28,6 @@ from pi_agent.clock import SystemClock  # noqa: E402
 from pi_agent.notify.deliver import Deliverer  # noqa: E402
 from pi_agent.notify.outbox import Draft, Outbox, target_id  # noqa: E402
 from pi_agent.store import Store  # noqa: E402
-
-
-def rss_mb(pid: int | str = "self") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

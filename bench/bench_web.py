@@ -28,17 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import rss_mb  # noqa: E402
+
 from pi_agent import config  # noqa: E402
 from pi_agent.sim import SimServer, SimTerminal  # noqa: E402
 
 PASSWORD = "bench password 1"
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def free_port() -> int:
