@@ -27,7 +27,15 @@ from .guard.tradingday import TradingCalendar, resolve_local
 from .notify.messages import Context
 from .notify.planner import Planner
 from .store import Store
-from .terminal import BatchTotals, Condition, Progress, Terminal, TerminalError, TerminalStatus
+from .terminal import (
+    BatchTotals,
+    Condition,
+    OperationResult,
+    Progress,
+    Terminal,
+    TerminalError,
+    TerminalStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +265,7 @@ class Agent:
         elif a.wants(ActionKind.SIGN_IN):
             self._maintain("sign-in", self._sign_in)
         if a.wants(ActionKind.SET_TERMINAL_CLOCK):
-            local = self.clock.now().astimezone(self.cfg.zone).replace(tzinfo=None)
-            self._maintain("clock", lambda: self.terminal.set_clock(local))
+            self._maintain("clock", self.set_terminal_clock)
 
     def _settle(self, why: str) -> None:
         st = self.state
@@ -287,11 +294,20 @@ class Agent:
         self.state.assessment = a
         self._show(a)
 
-    def _sign_in(self) -> object:
+    @property
+    def needs_diagnosis(self) -> bool:
+        """The terminal asked for a diagnosis rather than a plain sign-in."""
         status = self.state.status
-        if status is not None and status.condition is Condition.NEEDS_DIAGNOSIS:
-            return self.terminal.diagnose()
-        return self.terminal.initialise()
+        return status is not None and status.condition is Condition.NEEDS_DIAGNOSIS
+
+    def _sign_in(self) -> object:
+        return self.terminal.diagnose() if self.needs_diagnosis else self.terminal.initialise()
+
+    def set_terminal_clock(self) -> OperationResult:
+        """Set the terminal's clock to the shop's local time (it keeps no time zone)."""
+        return self.terminal.set_clock(
+            self.clock.now().astimezone(self.cfg.zone).replace(tzinfo=None)
+        )
 
     def _maintain(self, name: str, call: Callable[[], object]) -> None:
         now = self.clock.now()

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..agent import Agent
 from ..config import Config
-from ..terminal import Condition, TerminalError
+from ..terminal import TerminalError
 
 T = TypeVar("T")
 OLED_TEST_SECONDS = 3.0
@@ -349,20 +349,14 @@ class AgentControl:
 
     def sign_in(self, diagnosis: bool = False) -> Outcome:
         terminal = self.agent.terminal
-        if not diagnosis:
-            st = self.agent.state.status
-            diagnosis = st is not None and st.condition is Condition.NEEDS_DIAGNOSIS
+        diagnosis = diagnosis or self.agent.needs_diagnosis
         return self._terminal_op(
             "diagnosis" if diagnosis else "sign-in",
             terminal.diagnose if diagnosis else terminal.initialise,
         )
 
     def set_clock(self) -> Outcome:
-        def op() -> Any:
-            local = self.agent.clock.now().astimezone(self.cfg.zone).replace(tzinfo=None)
-            return self.agent.terminal.set_clock(local)
-
-        return self._terminal_op("clock", op)
+        return self._terminal_op("clock", self.agent.set_terminal_clock)
 
     def mark_received(self, payout_id: int) -> Outcome:
         from ..notify import payouts
