@@ -3,15 +3,18 @@
 APScheduler jobs (poll, policy tick, daily housekeeping) and the panel's button only
 post work to the loop's queue; the loop thread alone reads the terminal, writes the
 store, runs the policy and acts on it. Under systemd (NOTIFY_SOCKET set) it reports
-READY once the first poll has been tried and pings the watchdog from every tick.
+READY once the first poll has been tried, and a watchdog thread pings while the loop
+keeps its promises (see watchdog.py): a long end-of-day is busy, not stuck.
+
+A request to settle (the button, the page, the API) names the batch it was made for and
+expires with it: once that batch is settled or gone, the request is dropped, so a sale
+arriving later never triggers an end-of-day nobody asked for.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from .clock import Clock
 from .config import Config
 from .guard.assessment import ActionKind, Assessment, Level
 from .guard.policy import Observations, SettleHistory, assess
-from .guard.settle import OutcomeStillOpen, SettlementExecutor, batch_key
+from .guard.settle import OutcomeStillOpen, SettlementExecutor
 from .guard.tradingday import TradingCalendar, resolve_local
 from .notify.messages import Context
 from .notify.planner import Planner
@@ -36,6 +39,7 @@ from .terminal import (
     TerminalError,
     TerminalStatus,
 )
+from .watchdog import DEFAULT_STALL, Heartbeat, Watchdog, sd_notify, watchdog_interval
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +58,8 @@ class NullPanel:
         pass
 
 
-def sd_notify(message: str) -> bool:
-    """Send a systemd notification if NOTIFY_SOCKET is set (no library needed)."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.sendto(message.encode(), address)
-        except OSError:
-            return False
-    return True
+# request_settle's default: the batch the agent last published, as the caller saw it
+CURRENT_BATCH = object()
 
 
 @dataclass
@@ -75,6 +68,7 @@ class GuardState:
 
     status: TerminalStatus | None = None
     totals: BatchTotals | None = None
+    batch_key: str | None = None  # the guard's name for the open batch (None: empty)
     totals_at: datetime | None = None
     failures: int = 0
     terminal_drift: timedelta | None = None  # terminal clock minus ours, at the last poll
@@ -83,7 +77,7 @@ class GuardState:
     last_error: str = ""
     settling: bool = False
     progress: str | None = None
-    settle_requested: bool = False
+    settle_requested: str | None = None  # the batch a person asked to settle
     settle_cancelled_day: date | None = None
     snoozed_until: datetime | None = None
     last_maintenance: dict[str, datetime] = field(default_factory=dict)
@@ -110,6 +104,10 @@ class Agent:
         self.planner = Planner(cfg, store)  # what to tell the owner: into the outbox
         self.on_queued: Callable[[], None] = lambda: None  # wakes the delivery thread
         self._tell_failure = ""
+        self.heartbeat = Heartbeat()
+        self.stall = DEFAULT_STALL
+        self._watchdog: Watchdog | None = None
+        terminal.watch(self.heartbeat.beat)
 
     # -- requests from other threads (button, web page, scheduler): queued for the loop
 
@@ -120,9 +118,11 @@ class Agent:
         """Short press: snooze the buzzer; during the 'ask' prompt it also cancels today's."""
         self.post(self._acknowledge)
 
-    def request_settle(self) -> None:
-        """Confirmed long press (or the owner): settle now, whatever the mode."""
-        self.post(self._request_settle)
+    def request_settle(self, batch: str | object | None = CURRENT_BATCH) -> None:
+        """Confirmed long press (or the owner): settle `batch` now, whatever the mode. By
+        default the batch is the one on show when the request was made, not when it runs."""
+        key = self.state.batch_key if batch is CURRENT_BATCH else batch
+        self.post(lambda: self._request_settle(key))  # type: ignore[arg-type]
 
     def _acknowledge(self) -> None:
         now = self.clock.now()
@@ -133,8 +133,15 @@ class Agent:
             self.store.add_event("settle-cancelled", "info", {"day": str(a.trading_day)}, now)
         self.tick()
 
-    def _request_settle(self) -> None:
-        self.state.settle_requested = True
+    def _request_settle(self, key: str | None) -> None:
+        if key is None or key != self.state.batch_key:
+            log.info("settle request for batch %s dropped: the open batch is %s", key,
+                     self.state.batch_key)  # fmt: skip
+            self.store.add_event("settle-request-expired", "info",
+                                 {"batch": key, "open": self.state.batch_key},
+                                 self.clock.now())  # fmt: skip
+            return
+        self.state.settle_requested = key
         self.tick()
 
     # -- the work
@@ -159,8 +166,7 @@ class Agent:
             self.state.terminal_drift = self._drift(totals, asked + (answered - asked) / 2)
             self.store.add_reading("status", status.to_json(), now)
             self.store.add_reading("totals", totals.to_json(), now)
-            if not totals.empty:
-                self.store.batch_opened(batch_key(totals), self._day_for_new_batch(now), now)
+            self._batch_seen(self.executor.identify(totals))
         if not self._ready_sent:
             self._ready_sent = True
             sd_notify("READY=1")
@@ -173,14 +179,17 @@ class Agent:
                                self.cfg.zone)  # fmt: skip
         return theirs - at
 
-    def _day_for_new_batch(self, now: datetime) -> date:
-        day = self.calendar.trading_day(now)
-        settled = [s for s in self.store.settlements(trading_day=day) if s.state == "ok"]
-        return day + timedelta(days=1) if settled else day  # after settling: tomorrow's batch
+    def _batch_seen(self, key: str | None) -> None:
+        """The open batch is `key` now; a settle request made for another one expires."""
+        st = self.state
+        st.batch_key = key
+        if st.settle_requested is not None and st.settle_requested != key:
+            log.info("settle request for batch %s expired: the batch is gone", st.settle_requested)
+            st.settle_requested = None
 
     def observations(self, now: datetime) -> Observations:
         st = self.state
-        key = batch_key(st.totals) if st.totals is not None and not st.totals.empty else None
+        key = st.batch_key if st.totals is not None and not st.totals.empty else None
         history = SettleHistory()
         if key is not None:
             tries = self.store.settlements(batch_key=key)
@@ -198,7 +207,7 @@ class Agent:
             system_synced=self.clock.synchronised(), settling=st.settling,
             open_outcome=bool(self.store.open_settlements()), history=history,
             terminal_drift=st.terminal_drift,
-            settle_requested=st.settle_requested,
+            settle_requested=key is not None and st.settle_requested == key,
             settle_cancelled=st.settle_cancelled_day == day, snoozed_until=st.snoozed_until,
         )  # fmt: skip
 
@@ -217,7 +226,6 @@ class Agent:
         self._show(a)
         self._act(a)
         self._tell(self.state.assessment or a, obs)
-        sd_notify("WATCHDOG=1")
         return self.state.assessment or a
 
     def _tell(self, a: Assessment, obs: Observations) -> None:
@@ -269,7 +277,7 @@ class Agent:
 
     def _settle(self, why: str) -> None:
         st = self.state
-        st.settling, st.settle_requested = True, False
+        st.settling, st.settle_requested = True, None
 
         def progress(p: Progress) -> None:
             st.progress = p.text_zh if self.cfg.panel.locale == "zh-CN" else p.text
@@ -344,6 +352,10 @@ class Agent:
         self._thread = threading.Thread(target=self._loop, name="guard loop", daemon=True)
         self.post(self.poll)
         self.post(self.tick)
+        self.heartbeat.promise(self.stall)
+        interval = watchdog_interval()
+        if interval is not None:
+            self._watchdog = Watchdog(self.heartbeat, interval).start()
         self._thread.start()
         sched.start()
         return self
@@ -353,14 +365,19 @@ class Agent:
             work = self._queue.get()
             if work is None:
                 break
+            self.heartbeat.promise(self.stall)
             try:
                 work()
             except Exception:  # the guard outlives any single failure; the log says why
                 log.exception("guard loop work failed")
+            # Done: the next job (a tick comes every 5 s) must start within `stall`.
+            self.heartbeat.promise(self.stall)
         self.stopped.set()
 
     def stop(self) -> None:
         sd_notify("STOPPING=1")
+        if self._watchdog is not None:
+            self._watchdog.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         self._queue.put(None)

@@ -98,6 +98,15 @@ MIGRATIONS: tuple[str, ...] = (
         received_on TEXT
     );
     """,
+    # 3: batch identity by continuity (the last reading of each batch, and why it closed)
+    """
+    ALTER TABLE batches ADD COLUMN ref TEXT;
+    ALTER TABLE batches ADD COLUMN closed_why TEXT;
+    ALTER TABLE batches ADD COLUMN seq INTEGER;
+    UPDATE batches SET seq = rowid;
+    CREATE UNIQUE INDEX batches_seq ON batches (seq);
+    CREATE INDEX settlements_batch ON settlements (batch_key);
+    """,
 )
 
 OPEN_STATES = ("pending", "unknown")  # outcome not known: never send another end-of-day
@@ -142,6 +151,22 @@ class Settlement:
             json.loads(row["receipt_lines"]) if row["receipt_lines"] else [],
             None if row["verified"] is None else bool(row["verified"]), row["note"],
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    key: str
+    trading_day: date
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_why: str | None  # settled / empty / replaced
+    ref: dict[str, Any] | None  # the batch's latest reading (BatchIdentity's fields)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> BatchRecord:
+        return cls(row["batch_key"], date.fromisoformat(row["trading_day"]),
+                   _dt(row["opened_at"]), _dt(row["closed_at"]), row["closed_why"],
+                   json.loads(row["ref"]) if row["ref"] else None)  # fmt: skip
 
 
 class Store:
@@ -212,22 +237,44 @@ class Store:
 
     # -- batches
 
-    def batch_opened(self, key: str, trading_day: date, at: datetime) -> datetime:
-        """Remember when a batch was first seen open; returns that time."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO batches (batch_key, trading_day, opened_at)"
-                " VALUES (?, ?, ?)",
-                (key, trading_day.isoformat(), _iso(at)),
-            )
-            row = db.execute("SELECT opened_at FROM batches WHERE batch_key = ?", (key,)).fetchone()
-        return _dt(row["opened_at"])
+    def newest_batch(self) -> BatchRecord | None:
+        """The batch seen last (open, or closed and why): what a new reading is judged by."""
+        row = self._db.execute("SELECT * FROM batches ORDER BY seq DESC LIMIT 1").fetchone()
+        return BatchRecord.from_row(row) if row else None
 
-    def batch_closed(self, key: str, at: datetime) -> None:
+    def batch_opened(self, key: str, trading_day: date, at: datetime,
+                     ref: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """Remember a batch first seen open now, with the reading that identifies it."""
         with self._tx() as db:
             db.execute(
-                "UPDATE batches SET closed_at = ? WHERE batch_key = ? AND closed_at IS NULL",
-                (_iso(at), key),
+                "INSERT INTO batches (batch_key, trading_day, opened_at, ref, seq)"
+                " VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM batches))",
+                (key, trading_day.isoformat(), _iso(at), json.dumps(ref) if ref else None),
+            )
+
+    def batch_key_used(self, key: str) -> bool:
+        """A name a batch or a settlement already has (a name is never given twice)."""
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM batches WHERE batch_key = ?)"
+            " OR EXISTS (SELECT 1 FROM settlements WHERE batch_key = ?)",
+            (key, key),
+        ).fetchone()
+        return bool(row[0])
+
+    def batch_seen(self, key: str, ref: dict[str, Any]) -> None:
+        """The open batch grew: keep its latest reading to judge the next one by."""
+        with self._tx() as db:
+            db.execute("UPDATE batches SET ref = ? WHERE batch_key = ?", (json.dumps(ref), key))
+
+    def batch_closed(self, key: str, at: datetime, why: str = "settled") -> None:
+        """The batch is over: `settled` by us, seen `empty`, or `replaced` by another one.
+        A batch we settled and then saw empty is marked `empty`: nothing can reopen it."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE batches SET closed_at = COALESCE(closed_at, ?),"
+                " closed_why = CASE WHEN closed_at IS NULL OR ? = 'empty' THEN ? ELSE closed_why"
+                " END WHERE batch_key = ?",
+                (_iso(at), why, why, key),
             )
 
     def batch_trading_day(self, key: str) -> date | None:

@@ -124,7 +124,7 @@ def test_the_cashier_can_settle_with_the_button(tmp_path: Path) -> None:
     try:
         rig.sim.terminal.add_sale(1000)
         rig.step()
-        rig.agent._request_settle()  # what a confirmed long press posts to the loop
+        rig.agent._request_settle(rig.agent.state.batch_key)  # what a long press posts
         assert rig.sim.terminal.settlements == 1
     finally:
         rig.close()

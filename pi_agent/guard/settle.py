@@ -1,11 +1,17 @@
 """Settlement, exactly once.
 
-Before an end-of-day leaves, its intent (batch identity, attempt) is committed to the
+Before an end-of-day leaves, its intent (batch name, attempt) is committed to the
 journal. A timeout, a crash or a power cut after that leaves the outcome *unknown*,
 not failed: before anything else is sent, the terminal's batch is read again. If the
-batch is gone (empty, or a new first receipt), the lost end-of-day did settle it; if the
-same batch is still open, it did not. A terminal busy with a running end-of-day does
-not answer that read, so the journal stays open and nothing is sent twice.
+batch is gone (empty, or a reading that does not continue it), the lost end-of-day did
+settle it; if the same batch is still open, it did not. A terminal busy with a running
+end-of-day does not answer that read, so the journal stays open and nothing is sent twice.
+
+Batches are named by `BatchBook` (guard/batches.py), never by the terminal's numbers
+alone: those wrap, repeat or are missing. The totals recorded as settled are always the
+terminal's own (its End-of-Day answer, or the same asked again with `last_settlement`);
+where the terminal cannot say, none are recorded and the note says so, rather than
+the totals read before, which a sale during the end-of-day would make wrong.
 """
 
 from __future__ import annotations
@@ -13,19 +19,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from ..clock import Clock
 from ..store import Settlement, Store
 from ..terminal import BatchTotals, Outcome, PortUnavailable, Progress, Terminal, TerminalError
+from .batches import BatchBook
 from .tradingday import TradingCalendar
 
 log = logging.getLogger(__name__)
-
-
-def batch_key(totals: BatchTotals) -> str:
-    """A batch is named by its terminal and first receipt: it keeps its name as it grows."""
-    return f"{totals.terminal_id or '-'}:{totals.first_receipt or 0:04d}"
 
 
 class OutcomeStillOpen(TerminalError):
@@ -39,6 +41,17 @@ class SettlementExecutor:
         self.store = store
         self.clock = clock
         self.calendar = calendar
+        self.batches = BatchBook(store)
+
+    def identify(self, totals: BatchTotals) -> str | None:
+        """The guard's name for the batch `totals` shows; None when it is empty."""
+        now = self.clock.now()
+        return self.batches.identify(totals, now, self._day_for_new_batch(now))
+
+    def _day_for_new_batch(self, now: datetime) -> date:
+        day = self.calendar.trading_day(now)
+        settled = any(s.state == "ok" for s in self.store.settlements(trading_day=day))
+        return day + timedelta(days=1) if settled else day  # after settling: tomorrow's batch
 
     def resolve_open(self) -> list[Settlement]:
         """Decide every journaled end-of-day whose outcome is unknown; returns those decided.
@@ -47,12 +60,14 @@ class SettlementExecutor:
         """
         decided = []
         for record in self.store.open_settlements():
-            totals = self.terminal.totals()
+            key = self.identify(self.terminal.totals())
             now = self.clock.now()
-            if totals.empty or batch_key(totals) != record.batch_key:
+            if key != record.batch_key:
+                settled, note = self._settled_totals(record)
                 decided.append(self.store.finish(
-                    record.id, "ok", now, totals_settled=record.totals_before, verified=False,
-                    note="the answer was lost; the batch was closed, so that end-of-day settled it",
+                    record.id, "ok", now, totals_settled=settled, verified=False,
+                    note="the answer was lost; the batch was closed, so that end-of-day "
+                         f"settled it; {note}",
                 ))  # fmt: skip
                 self.store.batch_closed(record.batch_key, now)
             else:
@@ -62,6 +77,30 @@ class SettlementExecutor:
                 ))  # fmt: skip
             log.info("settlement %s resolved: %s", record.id, decided[-1].state)
         return decided
+
+    def _settled_totals(self, record: Settlement) -> tuple[dict | None, str]:
+        """The terminal's own totals for a settlement whose answer was lost: what arrived
+        before the loss, else the terminal's last end-of-day asked again, if it is this
+        batch's (it starts at the same receipt and holds at least what was read before)."""
+        if record.totals_settled:
+            return record.totals_settled, "settled totals as the terminal sent them"
+        before = record.totals_before or {}
+        try:
+            last = self.terminal.last_settlement()
+        except TerminalError as exc:
+            last, why = None, f"the terminal could not repeat its end-of-day ({exc})"
+        else:
+            why = "the terminal could not repeat its end-of-day"
+        if last is not None and not last.empty:
+            first = before.get("first_receipt")
+            same = first is None or last.first_receipt is None or last.first_receipt == first
+            if same and last.count >= before.get("count", 0):
+                return last.to_json(), "settled totals from the terminal's repeated receipt"
+            why = "the terminal's last end-of-day is not this batch's"
+        return None, (
+            f"settled totals unknown: {why}; read before the end-of-day: "
+            f"{before.get('count', '?')} transactions, {before.get('total', '?')}"
+        )
 
     def settle(
         self, reason: str, progress: Callable[[Progress], None] | None = None
@@ -76,9 +115,9 @@ class SettlementExecutor:
         except TerminalError as exc:
             raise OutcomeStillOpen(f"an earlier end-of-day is still undecided: {exc}") from None
         before = self.terminal.totals()
-        if before.empty:
+        key = self.identify(before)
+        if key is None:
             return None
-        key = batch_key(before)
         done = [s for s in self.store.settlements(batch_key=key) if s.state == "ok"]
         if done:
             log.warning("batch %s was settled already (settlement %s)", key, done[0].id)
@@ -98,11 +137,13 @@ class SettlementExecutor:
                 result_text=result.result_text, receipt_lines=lines,
             )  # fmt: skip
         if result.outcome is Outcome.UNKNOWN:
-            self.store.finish(record.id, "unknown", now, note=result.error, receipt_lines=lines)
+            settled = result.totals.to_json() if result.totals else None  # if it came before
+            self.store.finish(record.id, "unknown", now, note=result.error, receipt_lines=lines,
+                              totals_settled=settled)  # fmt: skip
             with contextlib.suppress(TerminalError):  # else decided at the next poll
                 self.resolve_open()
             return self.store.settlement(record.id)
-        verified, note = self._verify(before, result.totals)
+        verified, note = self._verify(key, before, result.totals)
         self.store.batch_closed(key, now)
         return self.store.finish(
             record.id, "ok", now,
@@ -111,12 +152,12 @@ class SettlementExecutor:
             receipt_lines=lines, verified=verified, note=note,
         )  # fmt: skip
 
-    def _verify(self, before: BatchTotals, settled: BatchTotals | None) -> tuple[bool, str]:
+    def _verify(self, key: str, before: BatchTotals,
+                settled: BatchTotals | None) -> tuple[bool, str]:  # fmt: skip
         """After success: batch empty (or a new one), and settled totals equal those read before."""
         problems = []
         try:
-            after = self.terminal.totals()
-            if not after.empty and batch_key(after) == batch_key(before):
+            if self.identify(self.terminal.totals()) == key:
                 problems.append("the terminal still reports the same batch")
         except TerminalError as exc:
             problems.append(f"could not re-read the batch: {exc}")

@@ -143,6 +143,7 @@ class DayReport:
     cards: tuple[tuple[str, int, int], ...]  # (card, count, amount)
     payout_on: date | None
     unverified: bool = False  # settled, but the totals did not check out afterwards
+    totals_known: bool = True  # False: settled, but the terminal's answer with them was lost
 
 
 def report(r: DayReport, lang: str, zone: object) -> Draft:
@@ -155,6 +156,13 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
         lines = [
             f"{_day(r.day, lang)}{at} 结算。" if zh else f"{_day(r.day, lang)}: settled at {at}."
         ]
+        if not r.totals_known:  # a figure we cannot stand behind is not printed at all
+            title = "今日已结算（金额未知）" if zh else "Settled (totals unknown)"
+            lines.append(
+                "终端的结算应答丢失：金额以终端的结算单为准。"
+                if zh
+                else "The terminal's answer was lost: its end-of-day receipt has the totals."
+            )
     elif r.count:
         title = (
             f"未结算！{r.count} 笔 {amount}"

@@ -124,7 +124,9 @@ class Planner:
         for s in self.store.settlements(limit=10):
             if s.state != "ok" or payouts.recorded(self.store, s.id):
                 continue
-            t = s.totals_settled or s.totals_before or {}
+            t = s.totals_settled
+            if t is None:  # the terminal's settled totals are unknown: no amount to expect
+                continue
             expected = self.calendar.payout_date(s.trading_day, self.cfg.calendar.payout_days)
             payouts.expect(self.store, s.id, s.trading_day, amount=t.get("total_minor", 0),
                            currency=a.currency, count=t.get("count", 0),
@@ -144,9 +146,13 @@ def day_report(store: Store, calendar: BusinessCalendar, cfg: Config, day: date,
         count, total = open_batch
         return messages.DayReport(day, None, count, total, currency, (), None)
     s = ok[0]
-    t = s.totals_settled or s.totals_before or {}
+    payout_on = calendar.payout_date(day, cfg.calendar.payout_days)
+    t = s.totals_settled
+    if t is None:  # settled, but the totals were lost with the answer: say so, print none
+        return messages.DayReport(day, s.updated_at, 0, 0, currency, (), payout_on,
+                                  unverified=True, totals_known=False)  # fmt: skip
     cards = tuple((c["card"], c["count"], c["amount_minor"]) for c in t.get("cards", []))
-    return messages.DayReport(day, s.updated_at, sum(c[1] for c in cards),
-                              t.get("total_minor", 0), currency, cards,
-                              calendar.payout_date(day, cfg.calendar.payout_days),
-                              unverified=s.verified is False)  # fmt: skip
+    # The batch's own count: a per-card count saturates at 255, the batch's does not.
+    count = t.get("count", sum(c[1] for c in cards))
+    return messages.DayReport(day, s.updated_at, count, t.get("total_minor", 0), currency,
+                              cards, payout_on, unverified=s.verified is False)  # fmt: skip

@@ -15,6 +15,7 @@ from ..zvt.messages import (
     CFG_ECR_PRINTS_ADMIN_RECEIPT,
     CFG_SEND_INTERMEDIATE_STATUS,
     SVC_NO_SOFTWARE_VERSION,
+    SVC_RESEND_STATUS_INFO,
     Abort,
     Command,
     Completion,
@@ -30,6 +31,7 @@ from ..zvt.messages import (
     PrintLine,
     PtAbort,
     Registration,
+    RepeatReceipt,
     SetDateTime,
     StatusEnquiry,
     StatusInformation,
@@ -46,6 +48,7 @@ FLAGS: dict[str, int] = {
     "memory-full": 0xB1,  # set by itself when the batch reaches capacity
     "reconciliation-required": 0xF0,
 }
+RECEIPT_NUMBERING = ("continuous", "per-batch", "none")
 MAX_SLOT_COUNT = 255  # BMP 60 counts are one binary byte
 
 
@@ -69,7 +72,13 @@ class SimTerminal:
         software_version: str = "SG-SIM 1.0",
         capacity: int = 2000,
         clock: Callable[[], datetime] = datetime.now,
+        receipt_numbers: str = "continuous",
     ) -> None:
+        # continuous: 0001..9999 and wrap, across batches (most terminals); per-batch: each
+        # batch starts at 0001; none: totals carry no receipt range (BMP 60 sends 0000).
+        if receipt_numbers not in RECEIPT_NUMBERING:
+            raise ValueError(f"receipt_numbers must be one of {', '.join(RECEIPT_NUMBERING)}")
+        self.receipt_numbers = receipt_numbers
         self.password = password
         self.currency = currency
         self.terminal_id = terminal_id
@@ -83,6 +92,9 @@ class SimTerminal:
         self.config: int | None = None  # config byte of the last Registration
         self.flags: set[str] = set()
         self.last_settlement: dict[str, Any] | None = None
+        # The Status-Information of the last receipt (a payment's or an End-of-Day's), for
+        # Repeat Receipt.
+        self.last_receipt_info: StatusInformation | None = None
         self.settlements = 0
         self._lock = threading.RLock()
 
@@ -103,6 +115,10 @@ class SimTerminal:
             self.next_receipt = receipt % 9999 + 1
             self.trace = self.trace % 999999 + 1
             self.batch.append(Sale(receipt, card, amount, when or self.now()))
+            fields = [(0x27, 0x00), (0x04, amount), (0x0B, self.trace), (0x29, self.terminal_id)]
+            if self.receipt_numbers != "none":
+                fields.append((0x87, receipt))
+            self.last_receipt_info = StatusInformation(BmpFields(tuple(fields)))
             return receipt
 
     def set_flag(self, name: str, on: bool = True) -> None:
@@ -128,8 +144,9 @@ class SimTerminal:
                 slots.append(
                     CardTotal(min(len(sales), MAX_SLOT_COUNT), sum(s.amount for s in sales))
                 )
-            first = self.batch[0].receipt if self.batch else 0
-            last = self.batch[-1].receipt if self.batch else 0
+            numbered = self.batch and self.receipt_numbers != "none"
+            first = self.batch[0].receipt if numbered else 0
+            last = self.batch[-1].receipt if numbered else 0
             return IndividualTotals(first, last, tuple(slots))
 
     def snapshot(self) -> dict[str, Any]:
@@ -207,6 +224,9 @@ class SimTerminal:
             "at": self.now().isoformat(timespec="seconds"),
         }
         self.batch.clear()
+        self.last_receipt_info = info
+        if self.receipt_numbers == "per-batch":
+            self.next_receipt = 1
         self.flags.discard("reconciliation-required")
         self.settlements += 1
         self.trace = self.trace % 999999 + 1
@@ -234,6 +254,13 @@ class SimTerminal:
                 )
         lines += [f"TOTAL {format_amount(info.amount, self.currency):>25}", "SETTLEMENT OK"]
         return lines
+
+    def _repeat_receipt(self, cmd: RepeatReceipt, host_down: int | None) -> list[Message]:
+        info = self.last_receipt_info
+        if info is None:
+            return [PositiveAck(), PtAbort(0x6C)]  # nothing to repeat
+        resend = (cmd.service_byte or 0) & SVC_RESEND_STATUS_INFO
+        return [PositiveAck(), *([info] if resend else []), Completion()]
 
     def _diagnosis(self, cmd: Diagnosis, host_down: int | None) -> list[Message]:
         if host_down is not None:
@@ -268,6 +295,7 @@ _HANDLERS: dict[type[Command], Callable[[SimTerminal, Any, int | None], list[Mes
     Registration: SimTerminal._register,
     TurnoverTotals: SimTerminal._turnover,
     EndOfDay: SimTerminal._end_of_day,
+    RepeatReceipt: SimTerminal._repeat_receipt,
     Diagnosis: SimTerminal._diagnosis,
     Initialisation: SimTerminal._initialisation,
     SetDateTime: SimTerminal._set_clock,

@@ -50,6 +50,22 @@ class Terminal(ABC):
         """End-of-day: close the batch. Never raises once the command may have left:
         a lost answer is `Outcome.UNKNOWN`."""
 
+    def watch(self, beat: Callable[[float], None]) -> None:
+        """Call `beat(until)` while a dialogue runs, `until` being the monotonic time by which
+        it will have news (its protocol deadline): a watchdog tells busy from stuck by it."""
+        self._beat = beat
+
+    def beat(self, until: float) -> None:
+        """For drivers: a dialogue is alive and expects news by `until`."""
+        beat = getattr(self, "_beat", None)
+        if beat is not None:
+            beat(until)
+
+    def last_settlement(self) -> BatchTotals | None:
+        """The totals of the terminal's last end-of-day, asked again after its answer was
+        lost; None when the terminal cannot say (or its last receipt was not one)."""
+        return None
+
     @abstractmethod
     def register(self) -> OperationResult: ...
 

@@ -56,6 +56,52 @@ class CardTypeTotal:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchIdentity:
+    """What a driver can say about which batch a reading belongs to, in neutral terms.
+
+    No single field names a batch for good: receipt numbers wrap (ZVT: 9999 -> 0001), some
+    terminals send none, some start every batch at 1. So identity is continuity: a later
+    reading `continues` an earlier one when nothing in it contradicts "the same batch, grown".
+    The guard's journal adds what no reading can know (that a batch was settled and seen
+    gone), see guard/batches.py.
+    """
+
+    terminal_id: str | None = None
+    batch_number: int | None = None  # protocols that number their batches (POSLink)
+    first_receipt: int | None = None
+    last_receipt: int | None = None
+    receipt_cycle: int | None = None  # receipt numbers run 1..cycle, then wrap to 1
+    count: int = 0
+    total: int = 0
+
+    def continues(self, earlier: BatchIdentity) -> bool:
+        """Could this reading be `earlier`'s batch, later (same batch, nothing taken away)?"""
+        for mine, theirs in ((self.terminal_id, earlier.terminal_id),
+                             (self.batch_number, earlier.batch_number),
+                             (self.first_receipt, earlier.first_receipt)):  # fmt: skip
+            if mine is not None and theirs is not None and mine != theirs:
+                return False
+        if self.count < earlier.count:
+            return False  # a batch only grows (a reversal is a transaction of its own)
+        if self.last_receipt is not None and earlier.last_receipt is not None:
+            return receipts_between(earlier.last_receipt, self.last_receipt,
+                                    self.receipt_cycle) is not None  # fmt: skip
+        return True
+
+
+def receipts_between(first: int, last: int, cycle: int | None) -> int | None:
+    """How many receipt numbers lie from `first` to `last` inclusive, counting across a wrap
+    (..., cycle, 1, 2, ...); None if `last` cannot follow `first` (0 is "none" in ZVT)."""
+    if first <= 0 or last <= 0:
+        return None
+    if last >= first:
+        return last - first + 1
+    if cycle is None or first > cycle or last > cycle:
+        return None
+    return cycle - first + 1 + last
+
+
+@dataclass(frozen=True, slots=True)
 class BatchTotals:
     """The open (or just settled) batch as the terminal reports it."""
 
@@ -69,24 +115,68 @@ class BatchTotals:
     # The terminal's own wall clock when it answered (local time, no zone); not part of the
     # batch's identity, so two readings of one batch still compare equal.
     terminal_time: datetime | None = field(default=None, compare=False)
+    batch_number: int | None = None  # protocols that number their batches
+    receipt_cycle: int | None = None  # receipt numbers wrap after this one (ZVT: 9999)
+    card_count_limit: int | None = None  # a per-card count cannot go past this (ZVT: 255)
 
     @property
-    def count(self) -> int:
+    def card_count(self) -> int:
+        """The sum of the per-card-type counts, as sent (each may be saturated)."""
         return sum(c.count for c in self.cards)
 
     @property
+    def receipt_span(self) -> int | None:
+        """Transactions the receipt range covers, across a wrap; None without receipts."""
+        if self.first_receipt is None or self.last_receipt is None:
+            return None
+        return receipts_between(self.first_receipt, self.last_receipt, self.receipt_cycle)
+
+    @property
+    def count_saturated(self) -> bool:
+        """A per-card count stands at its limit: the true count may be higher."""
+        limit = self.card_count_limit
+        return limit is not None and any(c.count >= limit for c in self.cards)
+
+    @property
+    def count(self) -> int:
+        """Transactions in the batch. The per-card counts are exact until one saturates
+        (ZVT: one byte, which a terminal may cap at 255 or let wrap to 0); the receipt range
+        does not saturate. So the range wins where a card count stands at its limit, or where
+        the range exceeds the cards by more than a wrapped byte could hide."""
+        span, cards, limit = self.receipt_span, self.card_count, self.card_count_limit
+        if span is None or span <= cards:
+            return cards
+        if self.count_saturated or (limit is not None and span > cards + limit):
+            return span
+        return cards  # a few receipt numbers more than sales: declined or voided ones
+
+    @property
+    def count_exact(self) -> bool:
+        """False when the count is a lower bound (a saturated card count, no receipt range)."""
+        return not self.count_saturated or self.receipt_span is not None
+
+    @property
     def empty(self) -> bool:
-        return self.count == 0 and self.total == 0
+        return self.card_count == 0 and self.total == 0
+
+    @property
+    def identity(self) -> BatchIdentity:
+        return BatchIdentity(self.terminal_id, self.batch_number, self.first_receipt,
+                             self.last_receipt, self.receipt_cycle, self.count,
+                             self.total)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {
             "currency": currency_alpha(self.currency),
             "count": self.count,
+            "count_exact": self.count_exact,
+            "card_count": self.card_count,
             "total": format_minor(self.total, self.currency),
             "total_minor": self.total,
             "first_receipt": self.first_receipt,
             "last_receipt": self.last_receipt,
             "terminal_id": self.terminal_id,
+            "batch_number": self.batch_number,
             "terminal_time": self.terminal_time.isoformat() if self.terminal_time else None,
             "cards": [
                 {

@@ -24,6 +24,7 @@ from ..zvt.messages import (
     PrintLine,
     PrintTextBlock,
     Registration,
+    RepeatReceipt,
     SetDateTime,
     StatusEnquiry,
     StatusInformation,
@@ -54,6 +55,10 @@ from .models import (
 # Registration config byte: intermediate status to us; receipts, payment and admin
 # functions stay on the terminal (bits 02/04/10/20 clear), so the cashier loses nothing.
 REGISTRATION_CONFIG = CFG_SEND_INTERMEDIATE_STATUS
+
+RECEIPT_CYCLE = 9999  # receipt numbers are 4 BCD digits: 9999 is followed by 0001
+CARD_COUNT_LIMIT = 255  # BMP 60 counts are one binary byte
+DEADLINE_GRACE = 5.0  # seconds past a protocol deadline before a silent dialogue counts as stuck
 
 CONDITIONS: dict[int, Condition] = {
     0x00: Condition.READY,
@@ -147,6 +152,7 @@ class ZvtTerminal(Terminal):
                     self._deliver(conn.expire(name), on_message)
                 continue
             deadline = book.next_deadline()
+            self.beat((now + 1.0 if deadline is None else deadline) + DEADLINE_GRACE)
             data = port.read(1.0 if deadline is None else deadline - now)
             if data:
                 self._deliver(conn.receive_data(data), on_message)
@@ -258,8 +264,11 @@ class ZvtTerminal(Terminal):
             currency=info.currency or self.currency,
             total=total,
             cards=cards,
-            first_receipt=per_slot.first_receipt if per_slot else None,
-            last_receipt=per_slot.last_receipt if per_slot else None,
+            # 0000 is "no receipt" (an empty batch); the numbers run 0001..9999 and wrap.
+            first_receipt=(per_slot.first_receipt or None) if per_slot else None,
+            last_receipt=(per_slot.last_receipt or None) if per_slot else None,
+            receipt_cycle=RECEIPT_CYCLE,
+            card_count_limit=CARD_COUNT_LIMIT,
             terminal_id=info.terminal_id or self.terminal_id,
             trace=info.fields.get(0x0B),
             # The system date only picks the year the terminal leaves out (nearest wins).
@@ -302,6 +311,16 @@ class ZvtTerminal(Terminal):
         return SettlementResult(
             Outcome.OK, self._totals_from(result), 0, codes.result_text(0), lines
         )
+
+    def last_settlement(self) -> BatchTotals | None:
+        """Repeat Receipt, asking for the last Status-Information and no print. An End-of-Day's
+        carries the individual totals (BMP 60); a payment's does not, so it is not taken."""
+        try:
+            result = self._check(self._run(RepeatReceipt(self.password)))
+        except CommandRefused:
+            return None
+        infos = [m for m in result.of_type(StatusInformation) if m.totals is not None]
+        return self._totals_from(result) if infos else None
 
     @staticmethod
     def _receipt_lines(result: DialogueResult) -> list[str]:

@@ -300,7 +300,7 @@ class AgentControl:
             st = self.agent.state
             rows = self.agent.store.settlements(limit=1)
             if not rows or rows[0].id == before:
-                st.settle_requested = False  # not now: never settle later by surprise
+                st.settle_requested = None  # not now: never settle later by surprise
                 reasons = [r.kind.value for r in st.assessment.reasons] if st.assessment else []
                 empty = st.totals is not None and st.totals.empty
                 return Outcome(

@@ -29,6 +29,8 @@ CFG_ECR_PRINT_TYPE = 0x80
 # Status Enquiry service byte bits (spec §3.4).
 SVC_NO_SOFTWARE_VERSION = 0x02
 SVC_WANT_TLV = 0x04
+SVC_RESEND_STATUS_INFO = 0x01  # Repeat Receipt: send the last Status-Information again
+SVC_DO_NOT_PRINT = 0x02  # Repeat Receipt: print nothing
 
 EUR = 978
 
@@ -212,6 +214,28 @@ class EndOfDay(_PasswordCommand):
 
     control = (0x06, 0x50)
     name = "End-of-Day"
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatReceipt(Command):
+    """Repeat Receipt: the last payment's or End-of-Day's receipt again; with service byte
+    bit 01 the PT resends that Status-Information (how an ECR learns the settled totals
+    after an End-of-Day whose answer was lost), with 02 it prints nothing."""
+
+    control = (0x06, 0x20)
+    name = "Repeat Receipt"
+    password: str = "000000"
+    service_byte: int | None = SVC_RESEND_STATUS_INFO | SVC_DO_NOT_PRINT
+
+    def data(self) -> bytes:
+        return _pw(self.password) + BmpFields.of(((0x03, self.service_byte),)).encode()
+
+    @classmethod
+    def from_apdu(cls, apdu: Apdu) -> RepeatReceipt:
+        pw = _read_pw(apdu.data, cls.name)
+        fields = _fields(apdu.data, 3, cls.name)
+        _tlv_tail(fields, cls.name, frozenset({0x03}))
+        return cls(pw, fields.get(0x03))
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,9 +547,9 @@ class PtAbort(Message):
 
 
 _CLASSES: tuple[type[Message], ...] = (
-    Registration, LogOff, StatusEnquiry, TurnoverTotals, EndOfDay, Initialisation, Diagnosis,
-    SetDateTime, Abort, IntermediateStatus, StatusInformation, HostDateTime, PrintLine,
-    PrintTextBlock, Completion, PtAbort,
+    Registration, LogOff, StatusEnquiry, TurnoverTotals, EndOfDay, RepeatReceipt,
+    Initialisation, Diagnosis, SetDateTime, Abort, IntermediateStatus, StatusInformation,
+    HostDateTime, PrintLine, PrintTextBlock, Completion, PtAbort,
 )  # fmt: skip
 BY_CONTROL: dict[tuple[int, int], type[Message]] = {c.control: c for c in _CLASSES}
 

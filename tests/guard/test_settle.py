@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pi_agent.clock import FakeClock
-from pi_agent.guard.settle import OutcomeStillOpen, SettlementExecutor, batch_key
+from pi_agent.guard.settle import OutcomeStillOpen, SettlementExecutor
 from pi_agent.guard.tradingday import TradingCalendar
 from pi_agent.sim import SimServer, SimTerminal
 from pi_agent.store import Store
@@ -60,7 +60,7 @@ def test_failure_is_recorded_and_a_retry_is_a_new_attempt(rig) -> None:
 def test_a_lost_answer_is_resolved_by_reading_the_batch_again(rig) -> None:
     sim, terminal, store, executor = rig
     sim.terminal.add_sale(700)
-    key = batch_key(terminal.totals())
+    key = executor.identify(terminal.totals())
     # The journal says an end-of-day was sent, then the process died before the answer.
     store.journal_intent(
         CAL.trading_day(executor.clock.now()), key, {}, "crash", executor.clock.now()
@@ -75,7 +75,7 @@ def test_a_lost_answer_is_resolved_by_reading_the_batch_again(rig) -> None:
 def test_a_crash_before_sending_is_resolved_as_not_sent(rig) -> None:
     sim, terminal, store, executor = rig
     sim.terminal.add_sale(700)
-    key = batch_key(terminal.totals())
+    key = executor.identify(terminal.totals())
     store.journal_intent(
         CAL.trading_day(executor.clock.now()), key, {}, "crash", executor.clock.now()
     )
@@ -89,7 +89,7 @@ def test_a_crash_before_sending_is_resolved_as_not_sent(rig) -> None:
 def test_nothing_is_sent_while_the_outcome_cannot_be_decided(rig) -> None:
     sim, terminal, store, executor = rig
     sim.terminal.add_sale(700)
-    key = batch_key(terminal.totals())
+    key = executor.identify(terminal.totals())
     store.journal_intent(
         CAL.trading_day(executor.clock.now()), key, {}, "crash", executor.clock.now()
     )

@@ -32,6 +32,9 @@ def render_all() -> str:
         day = date(2026, 9, 30)
         settled = messages.DayReport(day, NOW, 42, 123456, 156, cards, date(2026, 10, 8))
         out.append(messages.report(settled, lang, ZONE))
+        lost = messages.DayReport(day, NOW, 0, 0, 156, (), date(2026, 10, 8), unverified=True,
+                                  totals_known=False)  # fmt: skip
+        out.append(messages.report(lost, lang, ZONE))
         unsettled = messages.DayReport(day, None, 42, 123456, 156, (), None)
         out.append(messages.report(unsettled, lang, ZONE))
         out.append(messages.holiday(date(2026, 10, 1), "National Day", date(2026, 10, 8), lang))

@@ -83,7 +83,7 @@ def test_settle_now_needs_confirmation_and_the_password(rig: Rig) -> None:
     # Again: the batch is empty now; nothing is sent twice.
     said = settle(confirm="yes", password=PASSWORD)
     assert "batch is empty" in said[0] and rig.sim.terminal.settlements == 1
-    assert rig.agent.state.settle_requested is False
+    assert rig.agent.state.settle_requested is None
 
 
 def test_settle_through_the_api(rig: Rig) -> None:
