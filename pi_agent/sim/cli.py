@@ -75,6 +75,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="AMOUNT[:CARD]",
         help="a sale already in the batch at start",
     )
+    p.add_argument(
+        "--receipts",
+        choices=("continuous", "per-batch", "none"),
+        default="continuous",
+        help="receipt numbers: 0001-9999 and wrap across batches (default), from 0001 in each"
+        " batch, or none in the totals",
+    )
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
 
 
@@ -91,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         currency = args.currency
         scenario = parse_scenario(args.scenario.read_text()) if args.scenario else None
-        terminal = SimTerminal(password=args.password, currency=currency, terminal_id=args.tid)
+        terminal = SimTerminal(password=args.password, currency=currency, terminal_id=args.tid,
+                               receipt_numbers=args.receipts)  # fmt: skip
         for amount, card in args.sale:
             terminal.add_sale(parse_amount(amount, currency), card)
         server = SimServer(

@@ -158,6 +158,7 @@ class SimTerminal:
                 "total": sum(s.amount for s in self.batch),
                 "cards": {k: [v.count, v.amount] for k, v in per_slot.items() if v.count},
                 "next_receipt": self.next_receipt,
+                "receipt_numbers": self.receipt_numbers,
                 "flags": sorted(self.flags),
                 "registered": self.config is not None,
                 "settlements": self.settlements,

@@ -126,6 +126,15 @@ def test_cli_prints_the_port_and_obeys_control_lines(tmp_path: Path) -> None:
     assert json.loads(lines[2])["total"] == 750
 
 
+def test_cli_numbers_receipts_as_asked(tmp_path: Path) -> None:
+    done = sim_cli("--pty", "--link", str(tmp_path / "t"), "--exit-on-eof",
+                   "--receipts", "none", stdin="state\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[1])["receipt_numbers"] == "none"
+    bad = sim_cli("--receipts", "sometimes")
+    assert bad.returncode == 2 and "--receipts" in bad.stderr
+
+
 def test_cli_listens_on_tcp(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "pi_agent.sim", "--listen", "tcp://127.0.0.1:0"]
     proc = subprocess.Popen(
