@@ -11,6 +11,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 import tomllib
@@ -322,6 +324,38 @@ def _listen(value: Any) -> str:
     return value.strip()
 
 
+def port_url(value: Any, *, link: bool = False) -> str:
+    """The terminal's port: a device under /dev/ or socket://HOST:PORT. pyserial opens far
+    more (spy:// writes files, rfc2217:// connects out, any path is opened), and the port
+    receives the terminal password: only what a terminal can be is let through. A path
+    outside /dev/ passes only as a link to a character device there (the simulator's pty).
+    `link`: the check before opening, which also lets pyserial's in-memory loop:// through
+    (the link's tests) and a path that is gone (an unplugged device: the open then fails)."""
+    url = _text(value)
+    shown = repr(url if len(url) <= 80 else url[:77] + "...")
+    if link and url == "loop://":
+        return url
+    if url.startswith("socket://"):
+        host, sep, port = url.removeprefix("socket://").rpartition(":")
+        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host) and port.isdigit()
+                and 1 <= int(port) <= 65535):  # fmt: skip
+            raise ValueError(f"{shown} is not socket://HOST:PORT (no path, no options)")
+        return url
+    if "://" in url or not url.startswith("/"):
+        raise ValueError(f"{shown} is not a device /dev/... or socket://HOST:PORT")
+    if ".." in url.split("/") or any(ord(c) < 32 for c in url):
+        raise ValueError(f"{shown} is not a plain device path")
+    try:
+        st = os.stat(url)
+    except OSError:  # not there now (an unplugged adapter): opening it creates nothing
+        ok = link or url.startswith("/dev/")
+    else:
+        ok = stat.S_ISCHR(st.st_mode) and os.path.realpath(url).startswith("/dev/")
+    if not ok:
+        raise ValueError(f"{shown} is not a serial device under /dev/")
+    return url
+
+
 def _code(value: Any) -> str:
     if not isinstance(value, str) or not (value == "" or value.replace("-", "").isalnum()):
         raise ValueError(f"{value!r} is not a code such as DE, BY or XECB")
@@ -330,7 +364,7 @@ def _code(value: Any) -> str:
 
 _PIN = _int_between(2, 27)
 PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "terminal": {"port": _text, "protocol": _choice(("zvt",)), "password": _password,
+    "terminal": {"port": port_url, "protocol": _choice(("zvt",)), "password": _password,
                  "baudrate": _baud, "currency": _currency, "register": _bool},
     "schedule": {"timezone": _timezone, "trading_days": _weekdays, "opening": _time,
                  "closing": _time, "cutoff": _time},
