@@ -204,3 +204,19 @@ def test_allowed_terminal_ports(tmp_path: Path) -> None:
     link = tmp_path / "term"
     link.symlink_to("/dev/null")  # a link to a character device under /dev/ (as the simulator's)
     assert from_dict({"terminal": {"port": str(link)}}).terminal.port == str(link)
+
+
+@pytest.mark.parametrize("case", ["long", "parent-is-a-file"])
+def test_check_refuses_a_store_path_that_run_cannot_use(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "config.toml"
+    (tmp_path / "a-file").write_text("")
+    store = {"long": "/var/lib/" + "x" * 250_000 + "/guard.db",
+             "parent-is-a-file": str(tmp_path / "a-file" / "guard.db")}[case]  # fmt: skip
+    path.write_text(config.dumps(config.Config()).replace(
+        "/var/lib/settle-guard/guard.db", store))  # fmt: skip
+    for command in (["config", "check"], ["run"]):
+        done = subprocess.run([sys.executable, "-m", "pi_agent", *command, "--config", str(path)],
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 7, (command, done.stderr[-500:])
+        assert "[store] path: " in done.stderr and "Traceback" not in done.stderr, command
+        assert len(done.stderr) < 2000  # the field is named, the 250 KB are not repeated
