@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -29,6 +30,23 @@ def lan_address(host: str) -> str:
             return probe.getsockname()[0]
         except OSError:
             return "127.0.0.1"
+
+
+def bind_problem(listen: str) -> tuple[str, dict[str, str]] | None:
+    """Why the page could not listen on HOST:PORT (a text key and its values), or None.
+    Asked before saving a new address, so that a typo never leaves a guard without its page."""
+    host, _, port = listen.rpartition(":")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "listen-in-use", {"port": port}
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return "listen-not-local", {"host": host}
+            return "listen-refused", {"error": exc.strerror or str(exc)}
+    return None
 
 
 class WebServer:

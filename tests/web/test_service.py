@@ -97,7 +97,8 @@ def test_the_service_serves_the_page_and_applies_a_saved_config(tmp_path: Path) 
             form = browser.get("/config")
             assert f'name="web.listen" value="127.0.0.1:{port}"' in form
             # The cutoff changes on the page: saved, and the guard restarts with it.
-            browser.post("/config", {**form_fields(form), "schedule.cutoff": "23:40"}, "/config")
+            browser.post("/config", {**form_fields(form), "schedule.cutoff": "23:40",
+                                    "confirm_password": PASSWORD}, "/config")  # fmt: skip
             assert wait_for(lambda: config.load(path).schedule.cutoff.strftime("%H:%M")
                             == "23:40")  # fmt: skip
             assert wait_for(lambda: "23:40" in browser.get("/"))  # the rebuilt guard's cutoff
