@@ -97,6 +97,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no-panel": ("No panel in this guard.", "此设备没有面板。"),
     "push-ok": ("Target {target}: delivered.", "目标 {target}：已送达。"),
     "push-failed": ("Target {target}: not delivered: {error}", "目标 {target}：未送达：{error}"),
+    "push-sending": ("Sending the test message…", "正在发送测试消息…"),
     "push-waiting": ("Target {target}: still waiting (it stays queued).",
                      "目标 {target}：仍在等待（保留在队列中）。"),
     "no-such-target": ("No such push target.", "没有这个推送目标。"),
