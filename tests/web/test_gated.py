@@ -16,6 +16,7 @@ import pytest
 from pi_agent import config
 from pi_agent.web import forms
 
+from ..test_service import loopback_port
 from .conftest import PASSWORD, Rig, flashes
 from .test_routes import form_of
 
@@ -45,12 +46,6 @@ def test_every_config_field_is_either_gated_or_named_as_not() -> None:
             assert all((section, n) in known for n in names or ()), (section, names)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 GATED_CHANGES = [
     {"settle.mode": "at", "settle.at": "22:30"},
     {"settle.last_call": "22:55"},
@@ -75,7 +70,7 @@ def test_a_gated_change_needs_the_password(rig: Rig, tmp_path: Path, change: dic
         if value is None:
             data.pop(key, None)  # an unticked box
         else:
-            data[key] = value.format(port=free_port(), tmp=tmp_path)
+            data[key] = value.format(port=loopback_port(), tmp=tmp_path)
     for given, said in (({}, "needed for this"), ({"confirm_password": "wrong wrong"},
                                                   "Wrong password")):  # fmt: skip
         r = rig.post("/config", {**data, **given})
@@ -109,7 +104,7 @@ def bad_place(tmp_path: Path) -> str:
         ("store.path", "/tmp/a?mode=rw", "may not contain '?'"),
         ("store.path", "{bad_place}", "is not a folder"),
         ("web.listen", "127.0.0.1:{taken}", "is in use by another program"),
-        ("web.listen", "192.0.2.1:8080", "is not an address of this guard"),
+        ("web.listen", "192.0.2.1:{taken}", "is not an address of this guard"),
         ("terminal.port", "spy:///dev/ttyUSB0?file=/tmp/x", "is not a device"),
     ],
 )

@@ -17,17 +17,12 @@ from pathlib import Path
 from pi_agent import config
 from pi_agent.sim import SimServer, SimTerminal
 
+from ..test_service import loopback_port as free_port
 from ..test_service import readings, start
 from .conftest import PASSWORD
 from .test_routes import form_fields
 
 CLI = [sys.executable, "-m", "pi_agent"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
