@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "notify"))
 
+from bench_web import free_port  # noqa: E402
 from procstat import cpu_seconds, rss_mb  # noqa: E402
 from receiver import Receiver  # noqa: E402
 
@@ -63,6 +64,7 @@ def main() -> None:
         cfg = config.replace(cfg, "store", path=str(Path(tmp) / "guard.db"))
         cfg = config.replace(cfg, "poll", interval_seconds=15)
         cfg = config.replace(cfg, "notify", targets=[{"url": receiver.url}])
+        cfg = config.replace(cfg, "web", listen=f"127.0.0.1:{free_port()}")  # never the LAN
         store = Store(cfg.store.path)  # one message waiting: delivered right after start
         Outbox(store).put(Draft("bench", "notice", "warn", "bench", "waiting at start"),
                           target_id(receiver.url), datetime.now(ZoneInfo("UTC")))  # fmt: skip

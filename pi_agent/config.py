@@ -11,6 +11,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 import tomllib
@@ -322,6 +324,61 @@ def _listen(value: Any) -> str:
     return value.strip()
 
 
+def port_url(value: Any, *, link: bool = False) -> str:
+    """The terminal's port: a device under /dev/ or socket://HOST:PORT. pyserial opens far
+    more (spy:// writes files, rfc2217:// connects out, any path is opened), and the port
+    receives the terminal password: only what a terminal can be is let through. A path
+    outside /dev/ passes only as a link to a character device there (the simulator's pty).
+    `link`: the check before opening, which also lets pyserial's in-memory loop:// through
+    (the link's tests) and a path that is gone (an unplugged device: the open then fails)."""
+    url = _text(value)
+    shown = repr(url if len(url) <= 80 else url[:77] + "...")
+    if link and url == "loop://":
+        return url
+    if url.startswith("socket://"):
+        host, sep, port = url.removeprefix("socket://").rpartition(":")
+        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host) and port.isdigit()
+                and 1 <= int(port) <= 65535):  # fmt: skip
+            raise ValueError(f"{shown} is not socket://HOST:PORT (no path, no options)")
+        return url
+    if "://" in url or not url.startswith("/"):
+        raise ValueError(f"{shown} is not a device /dev/... or socket://HOST:PORT")
+    if ".." in url.split("/") or any(ord(c) < 32 for c in url):
+        raise ValueError(f"{shown} is not a plain device path")
+    try:
+        st = os.stat(url)
+    except OSError:  # not there now (an unplugged adapter): opening it creates nothing
+        ok = link or url.startswith("/dev/")
+    else:
+        ok = stat.S_ISCHR(st.st_mode) and os.path.realpath(url).startswith("/dev/")
+    if not ok:
+        raise ValueError(f"{shown} is not a serial device under /dev/")
+    return url
+
+
+NAME_MAX, PATH_MAX = 255, 4095  # Linux's limits on one name and on a whole path, in bytes
+
+
+def _store_path(value: Any) -> str:
+    """The database file: what SQLite and the page's read-only URI (`file:PATH?mode=ro`)
+    can open; whether this machine can write there is `environment_errors`'s question."""
+    path = _text(value)
+    size = len(path.encode("utf-8", "surrogateescape"))
+    if size > PATH_MAX:
+        raise ValueError(f"is {size} bytes long; a path has at most {PATH_MAX}")
+    if not path.startswith("/") or path.endswith("/"):
+        raise ValueError("must be the absolute path of a file, e.g. /var/lib/settle-guard/guard.db")
+    bad = next((c for c in path if c in "?#%\\" or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"may not contain {bad!r}")
+    parts = path.split("/")
+    if ".." in parts:
+        raise ValueError("may not contain '..'")
+    if any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
+        raise ValueError(f"has a name longer than {NAME_MAX} bytes")
+    return path
+
+
 def _code(value: Any) -> str:
     if not isinstance(value, str) or not (value == "" or value.replace("-", "").isalnum()):
         raise ValueError(f"{value!r} is not a code such as DE, BY or XECB")
@@ -330,7 +387,7 @@ def _code(value: Any) -> str:
 
 _PIN = _int_between(2, 27)
 PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "terminal": {"port": _text, "protocol": _choice(("zvt",)), "password": _password,
+    "terminal": {"port": port_url, "protocol": _choice(("zvt",)), "password": _password,
                  "baudrate": _baud, "currency": _currency, "register": _bool},
     "schedule": {"timezone": _timezone, "trading_days": _weekdays, "opening": _time,
                  "closing": _time, "cutoff": _time},
@@ -354,7 +411,7 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "calendar": {"country": _code, "subdivision": _code, "financial": _code,
                  "payout_days": _int_between(0, 10), "extra_holidays": _dates,
                  "extra_workdays": _dates},
-    "store": {"path": _text, "retention_days": _int_between(30, 3650)},
+    "store": {"path": _store_path, "retention_days": _int_between(30, 3650)},
     "web": {"enabled": _bool, "listen": _listen},
 }  # fmt: skip
 _SECTION_CLASSES = {
@@ -473,6 +530,32 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
     return cfg
 
 
+def _writable_file(path: Path) -> str | None:
+    """Why the guard could not create or write `path` (missing folders it makes itself)."""
+    try:
+        if path.exists() or path.is_symlink():
+            if not path.is_file():
+                return f"{path} exists and is not a file"
+            return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not writable"
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            return f"{folder} is not a folder"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"the folder {folder} is not writable"
+    except OSError as exc:
+        return f"cannot be checked: {exc.strerror}"
+    return None
+
+
+def environment_errors(cfg: Config) -> list[FieldError]:
+    """What the file alone cannot tell but `run` needs: a database file it can write.
+    `run`, `config check` and the page all refuse on these, naming the field."""
+    problem = _writable_file(Path(cfg.store.path))
+    return [FieldError("[store] path", problem)] if problem else []
+
+
 def load(path: str | Path) -> Config:
     path = Path(path)
     try:
@@ -490,10 +573,14 @@ def load(path: str | Path) -> Config:
 
 
 def load_or_report(path: str | Path) -> Config | None:
-    """For a command: the config, or None after one stderr line per problem
-    (`settle-guard: PATH: [section] field: what is wrong`)."""
+    """For a command: the config, usable on this machine, or None after one stderr line
+    per problem (`settle-guard: PATH: [section] field: what is wrong`)."""
     try:
-        return load(path)
+        cfg = load(path)
+        errors = environment_errors(cfg)
+        if errors:
+            raise ConfigError(errors, str(path))
+        return cfg
     except ConfigError as exc:
         for error in exc.errors:
             print(f"settle-guard: {path}: {error}", file=sys.stderr)

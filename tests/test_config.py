@@ -176,3 +176,47 @@ def test_the_web_section_defaults_to_the_lan_on_8080_and_round_trips(tmp_path: P
     save(changed, tmp_path / "c.toml")
     assert load(tmp_path / "c.toml").web == changed.web
     assert "[web] enabled: 'yes' is not true or false" in errors_of({"web": {"enabled": "yes"}})
+
+
+@pytest.mark.parametrize(
+    "port",
+    [
+        "spy:///dev/ttyUSB0?file=/tmp/x",
+        "rfc2217://203.0.113.9:2217",
+        "socket://203.0.113.9:20007?logging=debug",
+        "socket://203.0.113.9",
+        "loop://",
+        "/etc/shadow",
+        "/dev/../etc/shadow",
+        "/tmp/not-a-device",
+        "ttyUSB0",
+    ],
+)
+def test_the_terminal_port_is_a_device_or_a_tcp_address(port: str) -> None:
+    [error] = errors_of({"terminal": {"port": port}})
+    assert error.startswith("[terminal] port: "), error
+
+
+def test_allowed_terminal_ports(tmp_path: Path) -> None:
+    for port in ("/dev/ttyUSB0", "/dev/serial/by-id/usb-FTDI-if00", "socket://192.168.1.20:20007",
+                 "socket://terminal.local:20007"):  # fmt: skip
+        assert from_dict({"terminal": {"port": port}}).terminal.port == port
+    link = tmp_path / "term"
+    link.symlink_to("/dev/null")  # a link to a character device under /dev/ (as the simulator's)
+    assert from_dict({"terminal": {"port": str(link)}}).terminal.port == str(link)
+
+
+@pytest.mark.parametrize("case", ["long", "parent-is-a-file"])
+def test_check_refuses_a_store_path_that_run_cannot_use(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "config.toml"
+    (tmp_path / "a-file").write_text("")
+    store = {"long": "/var/lib/" + "x" * 250_000 + "/guard.db",
+             "parent-is-a-file": str(tmp_path / "a-file" / "guard.db")}[case]  # fmt: skip
+    path.write_text(config.dumps(config.Config()).replace(
+        "/var/lib/settle-guard/guard.db", store))  # fmt: skip
+    for command in (["config", "check"], ["run"]):
+        done = subprocess.run([sys.executable, "-m", "pi_agent", *command, "--config", str(path)],
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 7, (command, done.stderr[-500:])
+        assert "[store] path: " in done.stderr and "Traceback" not in done.stderr, command
+        assert len(done.stderr) < 2000  # the field is named, the 250 KB are not repeated

@@ -120,7 +120,7 @@ def test_a_bad_dwell_is_refused() -> None:
 def test_the_pins_really_go_high_and_end_low(
     mock_pins: MockFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = write_config(tmp_path, str(tmp_path / "no-such-port"))
+    cfg = write_config(tmp_path, "/dev/ttyUSB9-no-such-port")  # a device name, absent
     code = cli.main(["selftest", "--config", str(cfg), "--dwell", "0.02"])
     out = capsys.readouterr().out
     assert code == cli.EXIT_PORT, out

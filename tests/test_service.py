@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +29,13 @@ def start(cfg_path: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def loopback_port() -> int:
+    """A port the OS hands out on loopback: a test never listens on the LAN or on 8080."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def readings(db_path: Path) -> list[str]:
     if not db_path.exists():
         return []
@@ -45,6 +53,7 @@ def test_run_polls_the_terminal_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
         sim.terminal.add_sale(1250, "visa")
         cfg = config.replace(config.Config(), "terminal", port=sim.url)
         cfg = config.replace(cfg, "store", path=str(tmp_path / "guard.db"))
+        cfg = config.replace(cfg, "web", listen=f"127.0.0.1:{loopback_port()}")
         cfg_path = tmp_path / "config.toml"
         config.save(cfg, cfg_path)
         proc = start(cfg_path)

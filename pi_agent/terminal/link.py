@@ -1,7 +1,8 @@
 """The serial link: one worker thread owns the port, reopens it when it disappears.
 
-Ports are URLs for pyserial's `serial_for_url`: `/dev/ttyUSB0`,
-`/dev/serial/by-id/...`, `/dev/serial0`, `socket://host:port`, `loop://`.
+Ports are URLs for pyserial's `serial_for_url`, but only `/dev/ttyUSB0`,
+`/dev/serial/by-id/...`, `/dev/serial0`, `socket://host:port` (and `loop://` for tests):
+`open_port` refuses every other handler and path before pyserial sees it.
 Callers never touch the port: they post a job (a function of the open `Port`)
 and wait for its result. The protocol driver supplies a `Session` whose
 `handshake` runs after every (re)open before the link reports connected, and
@@ -25,6 +26,7 @@ from typing import Protocol, TypeVar
 
 import serial
 
+from ..config import port_url
 from .base import PortUnavailable, TerminalError
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,10 @@ class Port:
 def open_port(
     url: str, line: LineSettings, trace: Callable[[str, bytes], None] | None = None
 ) -> Port:
+    try:  # again here, not only in the config: the command line and callers pass ports too
+        port_url(url, link=True)
+    except ValueError as exc:
+        raise PortUnavailable(f"refused terminal.port: {exc}") from None
     try:
         ser = serial.serial_for_url(
             url,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; "  # the push test's outcome, asked for by page.js
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
 
 

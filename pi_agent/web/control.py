@@ -26,6 +26,7 @@ from ..terminal import TerminalError
 
 T = TypeVar("T")
 OLED_TEST_SECONDS = 3.0
+PUSH_TESTS_KEPT = 50  # recent push tests whose outcome the page may ask for
 
 
 class Busy(Exception):
@@ -95,6 +96,7 @@ class Control(Protocol):
     def test_light(self) -> Outcome: ...
     def test_oled(self) -> Outcome: ...
     def push_test(self, index: int) -> Outcome: ...
+    def push_result(self, message_id: int) -> Outcome | None: ...
     def settle(self) -> Outcome: ...
     def sign_in(self, diagnosis: bool = False) -> Outcome: ...
     def set_clock(self) -> Outcome: ...
@@ -122,13 +124,15 @@ class AgentControl:
         address: tuple[str, str] = ("", ""),
         timeout: float = 20.0,
         settle_timeout: float = 300.0,
-        push_timeout: float = 60.0,
+        push_timeout: float = 60.0,  # a push test undecided by then is "still waiting"
     ) -> None:
         self.agent, self.panel = agent, panel
         self._reload = reload
         self.address = address  # the page's host and port, for the setup screen
         self.timeout, self.settle_timeout, self.push_timeout = timeout, settle_timeout, push_timeout
         self._setup_code: str | None = None
+        self._lock = threading.Lock()  # the page's threads share the push tests below
+        self._push_tests: dict[int, tuple[int, float]] = {}  # message id: (target no, start)
 
     def attach(self, agent: Agent, panel: Any = None) -> None:
         """After a reload: the rebuilt guard (the setup code goes to its panel too)."""
@@ -245,6 +249,9 @@ class AgentControl:
         return Outcome(True, "oled-ok")
 
     def push_test(self, index: int) -> Outcome:
+        """Queue a test message for target `index` and answer at once ("push-queued" with
+        the message's id): a dead target would hold the request for a minute; the page
+        asks `push_result` for the outcome instead."""
         from ..notify import messages
         from ..notify.outbox import Outbox, target_id
 
@@ -254,35 +261,46 @@ class AgentControl:
         target = targets[index]
         tid = target_id(target.url)
 
-        def queue() -> str:
+        def queue() -> int:
             now = self.agent.clock.now()
             draft = messages.push_test(target.lang or self.cfg.panel.locale, now, self.cfg.zone)
             key = f"{draft.key}:{time.time_ns()}"  # each press is a message of its own
             Outbox(self.agent.store).put(dataclasses.replace(draft, key=key), tid, now)
             self.agent.on_queued()  # wakes the delivery thread
-            return key
+            row = self.agent.store.db.execute(
+                "SELECT id FROM outbox WHERE key = ? AND target = ?", (key, tid)
+            ).fetchone()
+            return int(row["id"])
 
-        key = self._call(queue)
-        deadline = time.monotonic() + self.push_timeout
+        message_id = self._call(queue)
+        with self._lock:
+            while len(self._push_tests) >= PUSH_TESTS_KEPT:
+                del self._push_tests[next(iter(self._push_tests))]
+            self._push_tests[message_id] = (index + 1, time.monotonic())
+        return Outcome(True, "push-queued", {"target": index + 1, "id": message_id})
+
+    def push_result(self, message_id: int) -> Outcome | None:
+        """A push test's outcome, or None while it is still on its way (one look, no wait)."""
+        with self._lock:
+            number, started = self._push_tests.get(message_id, (0, 0.0))
+        if not number:
+            return Outcome(False, "no-such-target")
         db = read_only(self.db_path)
         try:
-            while time.monotonic() < deadline:
-                row = db.execute(
-                    "SELECT state, attempts, last_error FROM outbox WHERE key = ? AND target = ?",
-                    (key, tid),
-                ).fetchone()
-                if row is not None and row["state"] == "delivered":
-                    return Outcome(True, "push-ok", {"target": index + 1})
-                if row is not None and row["attempts"]:
-                    return Outcome(
-                        False,
-                        "push-failed",
-                        {"target": index + 1, "error": row["last_error"] or ""},
-                    )
-                time.sleep(0.1)
+            row = db.execute(
+                "SELECT state, attempts, last_error FROM outbox WHERE id = ? AND kind = 'test'",
+                (message_id,),
+            ).fetchone()
         finally:
             db.close()
-        return Outcome(False, "push-waiting", {"target": index + 1})
+        if row is not None and row["state"] == "delivered":
+            return Outcome(True, "push-ok", {"target": number})
+        if row is not None and row["attempts"]:
+            error = row["last_error"] or ""
+            return Outcome(False, "push-failed", {"target": number, "error": error})
+        if time.monotonic() - started > self.push_timeout:
+            return Outcome(False, "push-waiting", {"target": number})
+        return None
 
     # -- actions on the terminal
 

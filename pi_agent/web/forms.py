@@ -18,7 +18,29 @@ from werkzeug.datastructures import MultiDict
 from .. import config
 
 MASK = "******"
-LINK_FIELDS = ("port", "protocol", "baudrate", "password")  # changing them needs the password
+ALL = None  # every field of the section, also one added later
+
+# Changing any of these needs the admin password typed again, so that a session left open
+# (or stolen) cannot move money or messages: whether and when the guard settles, where
+# alarms, reports and the terminal password go, where the page listens, where data lives.
+GATED: dict[str, tuple[str, ...] | None] = {
+    "terminal": ALL,  # the link: the port receives the terminal password
+    "settle": ALL,  # mode, time, last call, retries: when money is settled
+    "schedule": ("cutoff", "timezone", "trading_days"),  # past the cutoff a batch settles
+    "warnings": ("batch_limit",),  # a batch this large settles at once
+    "notify": ALL,  # where messages go (and what the push test reaches)
+    "web": ALL,  # where the page listens
+    "store": ALL,  # where the guard keeps its data
+}
+# The rest, named one by one: a field in neither table fails the tests.
+NOT_GATED: dict[str, tuple[str, ...] | None] = {
+    "schedule": ("opening", "closing"),
+    "warnings": ("amber_minutes", "red_minutes", "stale_after_failures", "dead_after_minutes",
+                 "clock_drift_seconds", "set_terminal_clock"),
+    "poll": ALL,
+    "panel": ALL,
+    "calendar": ALL,
+}  # fmt: skip
 
 # (text key of the group, [(section, only these fields or None for all)])
 GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...] = (
@@ -183,8 +205,22 @@ def error_map(exc: config.ConfigError) -> dict[str, str]:
     return out
 
 
-def link_changed(old: config.Config, new: config.Config) -> bool:
-    return any(getattr(old.terminal, n) != getattr(new.terminal, n) for n in LINK_FIELDS)
+def listed(table: dict[str, tuple[str, ...] | None], section: str, name: str) -> bool:
+    if section not in table:
+        return False
+    names = table[section]
+    return names is ALL or name in names
+
+
+def gated_changes(old: config.Config, new: config.Config) -> list[str]:
+    """The gated fields (section.name) that differ between `old` and `new`."""
+    changed = []
+    for section in GATED:
+        before, after = getattr(old, section), getattr(new, section)
+        for f in dataclasses.fields(before):
+            if listed(GATED, section, f.name) and getattr(before, f.name) != getattr(after, f.name):
+                changed.append(f"{section}.{f.name}")
+    return changed
 
 
 def fill_masked(data: dict[str, Any], current: config.Config) -> str | None:

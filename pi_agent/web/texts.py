@@ -60,8 +60,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "config-errors": ("Nothing was saved: please correct the fields marked below.",
                       "未保存：请修改下面标出的字段。"),
     "secret-keep": ("leave empty to keep", "留空则保持不变"),
-    "link-password": ("Changing the terminal link (port, protocol, speed, password) needs "
-                      "your password.", "修改终端连接（端口、协议、速率、密码）需要输入您的密码。"),
+    "gated-password": ("Changing the terminal, settlement, cutoff, time zone, trading days, "
+                       "batch limit, notifications, storage or web page needs your password.",
+                       "修改终端、结算、截止时间、时区、营业日、批次上限、通知、存储或网页设置"
+                       "需要输入您的密码。"),
+    "listen-in-use": ("Port {port} is in use by another program: choose another.",
+                      "端口 {port} 已被其他程序占用：请换一个。"),
+    "listen-not-local": ("{host} is not an address of this guard.", "{host} 不是本设备的地址。"),
+    "listen-refused": ("The page cannot listen there: {error}", "网页无法在此监听：{error}"),
     "g-terminal": ("Terminal", "终端"), "g-schedule": ("Schedule and cutoff", "营业时间与截止"),
     "g-policy": ("Policy", "策略"), "g-panel": ("Panel", "面板"),
     "g-notify": ("Notifications", "通知"), "g-calendar": ("Calendar and overrides", "日历与调整"),
@@ -91,6 +97,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no-panel": ("No panel in this guard.", "此设备没有面板。"),
     "push-ok": ("Target {target}: delivered.", "目标 {target}：已送达。"),
     "push-failed": ("Target {target}: not delivered: {error}", "目标 {target}：未送达：{error}"),
+    "push-sending": ("Sending the test message…", "正在发送测试消息…"),
     "push-waiting": ("Target {target}: still waiting (it stays queued).",
                      "目标 {target}：仍在等待（保留在队列中）。"),
     "no-such-target": ("No such push target.", "没有这个推送目标。"),

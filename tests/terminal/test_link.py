@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pi_agent.terminal.base import NoAnswer, PortUnavailable
-from pi_agent.terminal.link import LineSettings, Link, LinkState, Port
+from pi_agent.terminal.link import LineSettings, Link, LinkState, Port, open_port
 
 
 class Recorder:
@@ -76,8 +76,8 @@ def usb(tmp_path: Path):
         device.unplug()
 
 
-def test_missing_device_is_reported_with_path_and_reason(tmp_path: Path) -> None:
-    missing = tmp_path / "ttyUSB9"
+def test_missing_device_is_reported_with_path_and_reason() -> None:
+    missing = Path("/dev/ttyUSB9-not-plugged-in")  # a device name under /dev/, absent
     link = Link(str(missing), Recorder(), backoff=(0.05, 0.05)).start()
     try:
         assert link.wait_settled(5)
@@ -199,3 +199,34 @@ def test_loop_url_works_without_a_file_descriptor() -> None:
         assert link.call(echo) == b"\x06"
     finally:
         link.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "spy:///dev/ttyUSB0?file=/tmp/written-by-spy",  # writes a file
+        "rfc2217://203.0.113.9:2217",  # connects out
+        "socket://203.0.113.9:20007?logging=debug",  # options
+        "alt:///dev/ttyUSB0?class=PosixPollSerial",
+        "hwgrep://.*",
+        "/etc/shadow",  # opened as a port
+        "/dev/../etc/shadow",
+        "relative/ttyUSB0",
+    ],
+)
+def test_the_link_refuses_any_other_port_before_opening_it(url: str, tmp_path: Path) -> None:
+    link = Link(url, Recorder(), backoff=(0.05, 0.05)).start()
+    try:
+        assert link.wait_settled(5)
+        assert link.state is LinkState.DISCONNECTED
+        assert link.last_error.startswith("refused terminal.port:"), link.last_error
+    finally:
+        link.close()
+    assert not Path("/tmp/written-by-spy").exists()
+
+
+def test_a_regular_file_is_not_a_port(tmp_path: Path) -> None:
+    plain = tmp_path / "ttyUSB0"
+    plain.write_bytes(b"")
+    with pytest.raises(PortUnavailable, match=r"refused terminal\.port"):
+        open_port(str(plain), LineSettings())

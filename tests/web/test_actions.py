@@ -4,6 +4,9 @@ mock panel, and a real push to a local json:// receiver through the delivery wor
 from __future__ import annotations
 
 import io
+import re
+import socket
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -137,6 +140,27 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+def push(rig: Rig, target: str, seconds: float = 20) -> tuple[float, list[str]]:
+    """Press "push test" for a target: how long the answer took, then what the page says
+    about it (asking again, as page.js does, until it is decided)."""
+    started = time.monotonic()
+    r = rig.post("/tests/push", {"target": target})
+    answered = time.monotonic() - started
+    assert r.status_code in (302, 303), r.get_data(True)
+    html = rig.client.get(r.headers["Location"]).get_data(True)
+    poll = re.search(r'data-poll="([^"]+)"', html)
+    if poll is None:  # decided (or refused) already
+        said = re.findall(r'<p (?:id="push-result" )?class="flash \w+"[^>]*>(.*?)</p>', html)
+        return answered, said
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = rig.client.get(poll.group(1)).json
+        if state["done"]:
+            return answered, [state["text"]]
+        time.sleep(0.1)
+    return answered, [state["text"]]
+
+
 def test_push_test_per_target_reaches_a_real_receiver(tmp_path: Path, receiver: Receiver) -> None:
     dead = "json://127.0.0.1:9/"  # nothing listens there: refused
     rig = Rig(tmp_path, targets=(Target(receiver.url, "info"), Target(dead, "info")))
@@ -146,15 +170,39 @@ def test_push_test_per_target_reaches_a_real_receiver(tmp_path: Path, receiver: 
         rig.login()
         html = rig.client.get("/tests").get_data(True)
         assert "json://******" in html and receiver.url not in html
-        said = flash_after(rig, rig.post("/tests/push", {"target": "1"}), "/tests")
-        assert said == ["Target 1: delivered."]
+        assert push(rig, "1")[1] == ["Target 1: delivered."]
         assert receiver.titles() == ["SettleGuard test message"]
-        said = flash_after(rig, rig.post("/tests/push", {"target": "1"}), "/tests")
+        push(rig, "1")
         assert len(receiver.got) == 2  # every press is a message of its own
-        said = flash_after(rig, rig.post("/tests/push", {"target": "2"}), "/tests")
+        said = push(rig, "2")[1]
         assert said[0].startswith("Target 2: not delivered"), said
-        said = flash_after(rig, rig.post("/tests/push", {"target": "7"}), "/tests")
-        assert "No such push target" in said[0]
+        assert "No such push target" in push(rig, "7")[1][0]
+        assert rig.client.get("/tests/push/99999").json["text"] == "No such push target."
     finally:
         deliverer.stop()
         rig.close()
+
+
+def test_a_push_test_to_a_silent_target_answers_at_once(tmp_path: Path) -> None:
+    """A target that accepts the connection and never answers held the request for a
+    minute; now the press answers at once and the page shows the outcome when it comes."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"json://127.0.0.1:{silent.getsockname()[1]}/"
+        rig = Rig(tmp_path, targets=(Target(url, "info"),))
+        deliverer = Deliverer(rig.cfg, rig.clock).start()
+        rig.agent.on_queued = deliverer.wake
+        try:
+            rig.login()
+            started = time.monotonic()
+            r = rig.post("/tests/push", {"target": "1"})
+            assert time.monotonic() - started < 2.0  # was: held until the push timeout
+            html = rig.client.get(r.headers["Location"]).get_data(True)
+            assert "Sending the test message" in html and "data-poll=" in html
+            rig.control.push_timeout = 1.0  # then "still waiting", unless refused before
+            _, said = push(rig, "1", seconds=10)
+            assert said[0].startswith("Target 1: ") and "Sending" not in said[0], said
+        finally:
+            deliverer.stop()
+            rig.close()

@@ -86,6 +86,7 @@ def test_a_technician_walks_the_page_in_chromium(tmp_path: Path, browser) -> Non
         # The cutoff changes on the configuration page.
         page.goto(base + "/config")
         page.fill("input[name='schedule.cutoff']", "23:30")
+        page.fill("input[name=confirm_password]", PASSWORD)  # the cutoff is a gated field
         page.click("form >> text=Save and apply")
         assert "Saved and applied" in page.inner_text("main")
         assert config.load(rig.config_path).schedule.cutoff.strftime("%H:%M") == "23:30"
@@ -97,7 +98,8 @@ def test_a_technician_walks_the_page_in_chromium(tmp_path: Path, browser) -> Non
 
         # A push test reaches the local receiver.
         page.goto(base + "/tests")
-        page.click("text=Run")
+        page.click("text=Run")  # answered at once; page.js asks until the outcome is there
+        page.wait_for_selector("#push-result.ok", timeout=20_000)
         assert "Target 1: delivered." in page.inner_text("main")
         assert receiver.titles() == ["SettleGuard test message"]
 

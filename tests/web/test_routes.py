@@ -171,7 +171,8 @@ def test_an_unchanged_form_saves_the_same_config(rig: Rig) -> None:
 
 def test_a_changed_cutoff_is_saved_atomically_and_applied(rig: Rig) -> None:
     rig.login()
-    data = {**form_of(rig), "schedule.cutoff": "23:30", "settle.mode": "at"}
+    data = {**form_of(rig), "schedule.cutoff": "23:30", "settle.mode": "at",
+            "confirm_password": PASSWORD}  # fmt: skip
     r = rig.post("/config", data)
     assert r.status_code == 303
     saved = config.load(rig.config_path)

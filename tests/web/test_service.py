@@ -17,17 +17,12 @@ from pathlib import Path
 from pi_agent import config
 from pi_agent.sim import SimServer, SimTerminal
 
+from ..test_service import loopback_port as free_port
 from ..test_service import readings, start
 from .conftest import PASSWORD
 from .test_routes import form_fields
 
 CLI = [sys.executable, "-m", "pi_agent"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
@@ -97,7 +92,8 @@ def test_the_service_serves_the_page_and_applies_a_saved_config(tmp_path: Path) 
             form = browser.get("/config")
             assert f'name="web.listen" value="127.0.0.1:{port}"' in form
             # The cutoff changes on the page: saved, and the guard restarts with it.
-            browser.post("/config", {**form_fields(form), "schedule.cutoff": "23:40"}, "/config")
+            browser.post("/config", {**form_fields(form), "schedule.cutoff": "23:40",
+                                    "confirm_password": PASSWORD}, "/config")  # fmt: skip
             assert wait_for(lambda: config.load(path).schedule.cutoff.strftime("%H:%M")
                             == "23:40")  # fmt: skip
             assert wait_for(lambda: "23:40" in browser.get("/"))  # the rebuilt guard's cutoff

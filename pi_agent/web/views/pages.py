@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from ...money import format_amount, format_minor
 from .. import history
 from ..chart import turnover_svg
-from .common import check_password, login_required, run_action, t, web
+from .common import check_password, login_required, run_action, say, t, web
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("settle-guard.web")
@@ -54,7 +54,27 @@ def oled() -> Response:
 @bp.route("/tests")
 @login_required
 def tests() -> Any:
-    return render_template("tests.html", targets=web().control.cfg.notify.targets)
+    control = web().control
+    pending = None
+    if request.args.get("push", "").isdigit():  # a push test on its way: its latest word
+        message_id = int(request.args["push"])
+        pending = {"id": message_id, **_push_state(message_id)}
+    return render_template("tests.html", targets=control.cfg.notify.targets, pending=pending)
+
+
+def _push_state(message_id: int) -> dict[str, Any]:
+    outcome = web().control.push_result(message_id)
+    if outcome is None:
+        return {"done": False, "ok": False, "text": t("push-sending")}
+    values = {k: v for k, v in outcome.detail.items() if isinstance(v, str | int)}
+    return {"done": True, "ok": outcome.ok, "text": t(outcome.key, **values)}
+
+
+@bp.route("/tests/push/<int:message_id>")
+@login_required
+def push_result(message_id: int) -> Any:
+    """A push test's outcome for the page's script: asked again until `done`."""
+    return _push_state(message_id)
 
 
 @bp.route("/tests/<name>", methods=["POST"])
@@ -71,7 +91,11 @@ def run_test(name: str) -> Any:
         index = request.form.get("target", "")
         if not index.isdigit():
             abort(400)
-        run_action(lambda: control.push_test(int(index) - 1))
+        outcome = control.push_test(int(index) - 1)  # queued: answered at once
+        if not outcome.ok:
+            say(outcome)
+            return redirect(url_for("pages.tests"))
+        return redirect(url_for("pages.tests", push=outcome.detail["id"]))
     elif name in calls:
         run_action(calls[name])
     else:

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from ... import config
 from .. import forms
 from ..auth import password_problem
+from ..server import bind_problem
 from .common import check_password, log_in, login_required, t, web
 
 bp = Blueprint("settings", __name__)
@@ -24,6 +25,19 @@ def _apply(new: config.Config) -> None:
     config.save(new, w.config_path)
     log.info("configuration saved from the web page; reloading the guard")
     w.control.reload()
+
+
+def machine_errors(new: config.Config, current: config.Config) -> dict[str, str]:
+    """What only this machine can tell, asked before saving so that the guard restarts
+    with it: the database folder is writable, a new page address can be listened on
+    (the current one is held by this very page, so it is not asked again)."""
+    errors = forms.error_map(config.ConfigError(config.environment_errors(new)))
+    moved = (new.web.listen, new.web.enabled) != (current.web.listen, current.web.enabled)
+    if new.web.enabled and moved:
+        problem = bind_problem(new.web.listen)
+        if problem:
+            errors["web.listen"] = t(problem[0], **problem[1])
+    return errors
 
 
 @bp.route("/config", methods=["GET", "POST"])
@@ -39,7 +53,8 @@ def edit() -> Any:
     except config.ConfigError as exc:
         errors = forms.error_map(exc)
     else:
-        if forms.link_changed(current, new):
+        errors = machine_errors(new, current)
+        if not errors and forms.gated_changes(current, new):
             problem = check_password("confirm_password")
             if problem:
                 errors["confirm_password"] = problem
@@ -89,6 +104,11 @@ def restore() -> Any:
             flash(t("restore-secret-missing").format(missing), "error")
             return redirect(url_for("settings.edit")), 303
         new = config.from_dict(data, "backup")
+        problems = machine_errors(new, web().control.cfg)
+        if problems:
+            flash(t("restore-bad").format("; ".join(f"{k}: {v}" for k, v in problems.items())),
+                  "error")  # fmt: skip
+            return redirect(url_for("settings.edit")), 303
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         flash(t("restore-bad").format(type(exc).__name__), "error")
         return redirect(url_for("settings.edit")), 303
