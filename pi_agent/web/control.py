@@ -308,11 +308,13 @@ class AgentControl:
         """Settle now, through the policy and the exactly-once journal, like the button."""
 
         def newest() -> int:
+            self.agent.poll()  # the batch open now, not at the last scheduled poll
             rows = self.agent.store.settlements(limit=1)
             return rows[0].id if rows else 0
 
         before = self._call(newest)
-        self.agent.request_settle()  # runs on the loop before the report below (FIFO)
+        # Made for the batch just read; runs on the loop before the report below (FIFO).
+        self.agent.request_settle()
 
         def report() -> Outcome:
             st = self.agent.state
