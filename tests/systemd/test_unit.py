@@ -108,3 +108,10 @@ def test_sysusers_and_tmpfiles_make_the_user_groups_and_state_dir(tmp_path: Path
     state = root / "var/lib/settle-guard"
     assert state.is_dir() and state.stat().st_mode & 0o777 == 0o700
     assert state.stat().st_uid == int(user[2])
+
+
+def test_a_rejected_configuration_is_not_restarted_in_a_loop() -> None:
+    from pi_agent.cli import EXIT_CONFIG
+
+    prevent = re.search(r"^RestartPreventExitStatus=(.*)$", UNIT.read_text(), re.M)
+    assert prevent is not None and str(EXIT_CONFIG) in prevent.group(1).split()
