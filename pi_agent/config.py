@@ -1,5 +1,7 @@
 """The guard's configuration: a typed TOML schema with defaults, per-field validation and
 atomic saves (temp file, fsync, rename; mode 0600 because it holds the terminal password).
+A save killed half-way leaves its temp file, a full copy with the secrets: loading the
+config removes such leftovers.
 
 Errors name the field and the problem (`[settle] at: "25:00" is not a time HH:MM`), all of
 them at once, and nothing is saved while any remains.
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
+import logging
 import os
 import re
 import stat
@@ -31,6 +35,8 @@ DISPLAYS = ("ssd1306", "sh1106", "ssd1309", "emulator")
 LOCALES = ("en", "zh-CN")
 SETTLE_MODES = ("off", "at", "ask")
 DEFAULT_PATH = Path("/var/lib/settle-guard/config.toml")
+
+log = logging.getLogger(__name__)
 
 
 def pin_map() -> dict[str, Any]:
@@ -558,6 +564,7 @@ def environment_errors(cfg: Config) -> list[FieldError]:
 
 def load(path: str | Path) -> Config:
     path = Path(path)
+    remove_interrupted_saves(path)  # first: they hold secrets even if this file is broken
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -633,29 +640,70 @@ def dumps(cfg: Config, *, mask_secrets: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _temp_names(path: Path) -> re.Pattern[str]:
+    """The names save() gives its temp files: mkstemp's 8 characters after our prefix."""
+    return re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}")
+
+
 def save(cfg: Config, path: str | Path) -> None:
     """Atomic: a reader (or a power cut) sees the old file or the new one, never half."""
     path = Path(path)
     text = dumps(cfg)
     from_dict(tomllib.loads(text), str(path))  # never write what we could not read back
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
+        # Held until the rename: remove_interrupted_saves must not take our temp file.
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)
+        # mkstemp creates the file 0600 (O_EXCL, whatever the umask): private before the
+        # first byte of the password is written.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         os.fsync(dir_fd)  # make the rename itself durable
     finally:
         os.close(dir_fd)
+
+
+def remove_interrupted_saves(path: str | Path) -> int:
+    """Delete the temp files of saves that were killed before their rename (each a full
+    copy of the config with its secrets), next to `path` and named as save() names them.
+    Skipped while a save runs (its temp file is not left over); never raises."""
+    path = Path(path)
+    ours = _temp_names(path)
+    removed = 0
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return 0  # no directory, no leftovers; load() reports a missing file
+    try:
+        fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for name in os.listdir(dir_fd):
+            if ours.fullmatch(name):
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    log.warning("cannot remove %s: %s", path.parent / name, exc.strerror)
+    except BlockingIOError:
+        pass  # a save holds the lock: its temp file is in use
+    except OSError as exc:
+        log.warning("cannot look for interrupted saves in %s: %s", path.parent, exc.strerror)
+    finally:
+        os.close(dir_fd)
+    if removed:
+        log.info("removed %d temp file(s) left by interrupted saves of %s", removed, path)
+    return removed
 
 
 def replace(cfg: Config, section: str, **changes: Any) -> Config:

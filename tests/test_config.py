@@ -220,3 +220,66 @@ def test_check_refuses_a_store_path_that_run_cannot_use(tmp_path: Path, case: st
         assert done.returncode == 7, (command, done.stderr[-500:])
         assert "[store] path: " in done.stderr and "Traceback" not in done.stderr, command
         assert len(done.stderr) < 2000  # the field is named, the 250 KB are not repeated
+
+
+def interrupted_save(path: Path, killed_at: str) -> list[Path]:
+    """Save in a child process that dies (as under `kill -9`) when it reaches `killed_at`
+    (an `os` function), with umask 0; return what it left next to the config."""
+    code = (
+        "import os, sys\n"
+        "from pi_agent import config\n"
+        "os.umask(0)\n"
+        f"setattr(os, {killed_at!r}, lambda *a, **k: os._exit(9))\n"
+        "cfg = config.replace(config.Config(), 'terminal', password='246810')\n"
+        "config.save(cfg, sys.argv[1])\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                           text=True, timeout=60, check=False)  # fmt: skip
+    assert child.returncode == 9, child.stderr
+    return [p for p in path.parent.iterdir() if p.name != path.name]
+
+
+@pytest.mark.parametrize("killed_at", ["fdopen", "replace"])
+def test_a_killed_save_leaves_only_a_private_temp_file_and_load_removes_it(
+    tmp_path: Path, killed_at: str
+) -> None:
+    path = tmp_path / "config.toml"
+    save(Config(), path)
+    left = interrupted_save(path, killed_at)
+    assert len(left) == 1 and left[0].name.startswith(".config.toml.")
+    # Private from its creation on: even killed before anything else touched it.
+    assert stat.S_IMODE(left[0].stat().st_mode) == 0o600
+    if killed_at == "replace":
+        assert "246810" in left[0].read_text()  # the reason it must not stay
+    assert load(path) == Config()
+    assert sorted(os.listdir(tmp_path)) == ["config.toml"]
+
+
+def test_start_up_removes_every_interrupted_save_and_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save(Config(), path)
+    ours = [".config.toml.abcd1234", ".config.toml.x_9yz012", ".config.toml.00000000"]
+    theirs = [".config.toml.swp", "config.toml.bak", ".config.toml.abcd12345",
+              ".other.toml.abcd1234", "guard.db", ".config.toml.ABCD1234"]  # fmt: skip
+    for name in ours + theirs:
+        (tmp_path / name).write_text('password = "123456"\n')
+    assert config.load_or_report(path) == Config()  # what `run` and the service call
+    assert sorted(os.listdir(tmp_path)) == sorted(["config.toml", *theirs])
+
+
+def test_start_up_leaves_the_temp_file_of_a_save_in_progress(tmp_path: Path) -> None:
+    import fcntl
+
+    path = tmp_path / "config.toml"
+    save(Config(), path)
+    busy = tmp_path / ".config.toml.inflight"
+    busy.write_text("")
+    dir_fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)  # what a save holds from its temp file to the rename
+        assert load(path) == Config()
+        assert busy.exists()
+    finally:
+        os.close(dir_fd)
+    load(path)
+    assert not busy.exists()

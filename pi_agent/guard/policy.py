@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..terminal.models import BatchTotals, Condition, TerminalStatus
@@ -61,12 +62,20 @@ class Observations:
 
 
 def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
-    """The instant of local time `at` inside trading day `day` (before its cutoff)."""
-    cutoff_local = cal.cutoff_of(day).astimezone(cal.zone)
-    on = (
-        cutoff_local.date() if at < cutoff_local.time() else cutoff_local.date() - timedelta(days=1)
-    )
-    return resolve_local(on, at, cal.zone)
+    """The instant of local time `at` inside trading day `day`: always before its cutoff."""
+    cutoff = cal.cutoff_of(day)
+    # The configured wall times decide the date, not the resolved ones: a cutoff moved by
+    # a gap must not carry a settle time to another day.
+    cutoff_on = cal.cutoff_date(day)
+    on = cutoff_on if at < cal.cutoff else cutoff_on - timedelta(days=1)
+    start = resolve_local(on, at, cal.zone)
+    if start < cutoff:
+        return start
+    # `at` and the cutoff fall into the same spring-forward gap (or `at` into the gap the
+    # cutoff ends): both resolve to its end, leaving no window to settle in. Open it as
+    # long before the cutoff as configured, so the batch is settled before it is overdue.
+    lead = datetime.combine(cutoff_on, cal.cutoff) - datetime.combine(on, at)
+    return cutoff - lead
 
 
 def in_hours(local: time, start: time, end: time) -> bool:
@@ -74,12 +83,27 @@ def in_hours(local: time, start: time, end: time) -> bool:
     return start <= local < end if start <= end else local >= start or local < end
 
 
+def in_local_hours(now: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
+    """Whether instant `now` is in the daily local hours [start, end), which may wrap
+    midnight. Unlike comparing wall times, the hours stay one span when the clock goes
+    back: each bound is its first occurrence (as every configured time is), so quiet
+    hours are not left and re-entered, nor a closed shop reopened, in the repeated hour.
+    A bound in a spring-forward gap is the first instant after it."""
+    if start == end:
+        return False
+    today = now.astimezone(zone).date()
+    for on in (today - timedelta(days=1), today):
+        ends_on = on + timedelta(days=1) if end < start else on
+        if resolve_local(on, start, zone) <= now < resolve_local(ends_on, end, zone):
+            return True
+    return False
+
+
 def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
     day = cal.trading_day(now)
     cutoff = cal.cutoff_of(day)
     left = cutoff - now
-    local = now.astimezone(cfg.zone)
     weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
     trading = weekday in cfg.schedule.trading_days
     red = timedelta(minutes=cfg.warnings.red_minutes)
@@ -144,7 +168,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     demands_settle = False
     if status is not None and answering:
         cond = status.condition
-        opening_hours = in_hours(local.time(), cfg.schedule.opening, cfg.schedule.closing)
+        opening_hours = in_local_hours(now, cfg.zone, cfg.schedule.opening, cfg.schedule.closing)
         if cond is Condition.NEEDS_END_OF_DAY and open_batch:
             demands_settle = True
             reason(ReasonKind.TERMINAL_DEMANDS_SETTLE, Level.URGENT, notify=day.isoformat(),
@@ -198,8 +222,9 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
                last_call=window_start(cal, day, cfg.settle.last_call))  # fmt: skip
 
     level = max((r.level for r in reasons), default=Level.OK, key=lambda lv: lv.value)
-    quiet = (cfg.panel.quiet_start is not None and cfg.panel.quiet_end is not None
-             and in_hours(local.time(), cfg.panel.quiet_start, cfg.panel.quiet_end))  # fmt: skip
+    quiet_start, quiet_end = cfg.panel.quiet_start, cfg.panel.quiet_end
+    quiet = (quiet_start is not None and quiet_end is not None
+             and in_local_hours(now, cfg.zone, quiet_start, quiet_end))  # fmt: skip
     return Assessment(
         at=now, trading_day=day, cutoff=cutoff, level=level, reasons=tuple(reasons),
         notices=tuple(notices), actions=tuple(actions), batch_count=count,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from pi_agent import config
 from pi_agent.guard.assessment import ActionKind, Level, ReasonKind
-from pi_agent.guard.policy import Observations, SettleHistory, assess
+from pi_agent.guard.policy import Observations, SettleHistory, assess, window_start
 from pi_agent.guard.tradingday import TradingCalendar
 from pi_agent.terminal.models import BatchTotals, CardTypeTotal, Condition, TerminalStatus
 
-BERLIN = ZoneInfo("Europe/Berlin")
+from .dst import BERLIN, LOCAL_WALLS, LORD_HOWE, NEW_YORK, SANTIAGO, exists
+
 CFG = config.Config()  # cutoff 23:00 Berlin, amber 60, red 15, settle off
 AUTO = config.replace(CFG, "settle", mode="at", at="22:30", last_call="22:50")
 ASK = config.replace(CFG, "settle", mode="ask", at="22:30", last_call="22:50")
@@ -201,49 +202,153 @@ def test_snooze_is_reported_for_the_buzzer() -> None:
     assert not assess(at(22, 56), CFG, obs(snoozed_until=at(22, 55))).snoozed
 
 
-ZONES = st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Shanghai"])
-CUTOFFS = st.sampled_from(["23:00", "00:30", "02:00", "21:15"])
+def hhmm(wall: datetime) -> str:
+    return wall.strftime("%H:%M")
 
 
-@settings(max_examples=150, deadline=None)
-@given(ZONES, CUTOFFS, st.dates(date(2025, 1, 1), date(2027, 12, 31)), st.integers(1, 40))
-def test_an_open_batch_escalates_in_order_and_settles_at_most_once(
-    zone: str, cutoff: str, day: date, count: int
+def auto_settle(zone: ZoneInfo, cutoff: str, settle_at: str) -> config.Config:
+    last = datetime.combine(DAY, time.fromisoformat(cutoff)) - timedelta(minutes=5)
+    cfg = config.replace(CFG, "schedule", timezone=zone.key, cutoff=cutoff)
+    return config.replace(cfg, "settle", mode="at", at=settle_at, last_call=hhmm(last))
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# Nights whose wall clock jumps: (zone, trading day, cutoff, settle at, window start), the
+# expected start in UTC with the local reading in the comment.
+SPRING_FORWARD = [
+    # 02:30 does not exist; the clock reaches it at 03:00, the cutoff itself: the window
+    # keeps its configured half hour and opens at 01:30 CET.
+    (BERLIN, date(2026, 3, 28), "03:00", "02:30", utc(2026, 3, 29, 0, 30)),
+    (BERLIN, date(2026, 3, 28), "03:30", "02:30", utc(2026, 3, 29, 1, 0)),  # 03:00 CEST
+    (NEW_YORK, date(2026, 3, 7), "03:00", "02:30", utc(2026, 3, 8, 6, 30)),  # 01:30 EST
+    (NEW_YORK, date(2026, 3, 7), "03:15", "02:15", utc(2026, 3, 8, 7, 0)),  # 03:00 EDT
+    (LORD_HOWE, date(2026, 10, 3), "02:45", "02:15", utc(2026, 10, 3, 15, 30)),  # 02:30 +11
+    (SANTIAGO, date(2026, 9, 5), "01:30", "00:30", utc(2026, 9, 6, 4, 0)),  # 01:00 -03
+    (SANTIAGO, date(2026, 9, 5), "00:45", "00:15", utc(2026, 9, 6, 3, 30)),  # 23:30 -04
+]
+FALL_BACK = [  # a time that happens twice: the first occurrence
+    (NEW_YORK, date(2026, 10, 31), "01:50", "01:20", utc(2026, 11, 1, 5, 20)),  # 01:20 EDT
+    (SANTIAGO, date(2026, 4, 4), "23:45", "23:15", utc(2026, 4, 5, 2, 15)),  # 23:15 -03
+    (LORD_HOWE, date(2026, 4, 4), "01:55", "01:40", utc(2026, 4, 4, 14, 40)),  # 01:40 +11
+]
+
+
+@pytest.mark.parametrize(("zone", "day", "cutoff", "settle_at", "start"),
+                         SPRING_FORWARD + FALL_BACK)  # fmt: skip
+def test_auto_settle_on_a_night_the_clock_changes_settles_before_the_cutoff(
+    zone: ZoneInfo, day: date, cutoff: str, settle_at: str, start: datetime
 ) -> None:
-    cfg = config.replace(
-        config.replace(CFG, "schedule", timezone=zone, cutoff=cutoff), "settle", mode="at",
-        at=f"{(int(cutoff[:2]) - 1) % 24:02d}:{cutoff[3:]}",
-        last_call=f"{(int(cutoff[:2]) - 1) % 24:02d}:{int(cutoff[3:]) + 10:02d}",
-    )  # fmt: skip
+    cfg = auto_settle(zone, cutoff, settle_at)
+    end = TradingCalendar(zone, cfg.schedule.cutoff).cutoff_of(day)
+    assert start < end
+    before = timedelta(minutes=1)
+    assert not assess(start - before, cfg, obs(batch_day=day)).wants(ActionKind.SETTLE)
+    a = assess(start, cfg, obs(batch_day=day))
+    assert a.wants(ActionKind.SETTLE) and a.trading_day == day and a.level < Level.OVERDUE
+
+
+def test_quiet_hours_starting_in_the_repeated_hour_do_not_lapse_when_it_repeats() -> None:
+    cfg = config.replace(CFG, "schedule", timezone="America/New_York")
+    cfg = config.replace(cfg, "panel", quiet_start="01:15", quiet_end="07:00")
+    # 1 November 2026: 01:00-02:00 happens twice; quiet from the first 01:15 (EDT) on.
+    for now in (utc(2026, 11, 1, 5, 15), utc(2026, 11, 1, 5, 59), utc(2026, 11, 1, 6, 5)):
+        assert assess(now, cfg, obs(batch_day=date(2026, 10, 31))).quiet, now
+    assert not assess(utc(2026, 11, 1, 5, 14), cfg, obs(batch_day=date(2026, 10, 31))).quiet
+
+
+def test_opening_hours_ending_in_the_repeated_hour_end_at_its_first_occurrence() -> None:
+    cfg = config.replace(CFG, "schedule", timezone="America/New_York", opening="09:00",
+                         closing="01:30", cutoff="03:00")  # fmt: skip
+    needs = TerminalStatus(0x51, Condition.NEEDS_INITIALISATION, "x")
+    day = date(2026, 10, 31)
+    assert assess(utc(2026, 11, 1, 5, 29), cfg, obs(status=needs, batch_day=day)).wants(
+        ActionKind.SIGN_IN
+    )  # 01:29 EDT
+    assert not assess(utc(2026, 11, 1, 6, 10), cfg, obs(status=needs, batch_day=day)).wants(
+        ActionKind.SIGN_IN
+    )  # 01:10 EST: the second time the clock reads it, the shop closed an hour ago
+
+
+def test_opening_hours_starting_in_the_gap_open_when_the_clock_jumps() -> None:
+    cfg = config.replace(CFG, "schedule", opening="02:30", closing="22:00")
+    needs = TerminalStatus(0x51, Condition.NEEDS_INITIALISATION, "x")
+    day = date(2026, 3, 29)
+    assert not assess(utc(2026, 3, 29, 0, 59), cfg, obs(status=needs, batch_day=day)).wants(
+        ActionKind.SIGN_IN
+    )  # 01:59 CET
+    assert assess(utc(2026, 3, 29, 1, 0), cfg, obs(status=needs, batch_day=day)).wants(
+        ActionKind.SIGN_IN
+    )  # 03:00 CEST
+
+
+def run_day(cfg: config.Config, day: date, count: int) -> tuple[list[Level], list[datetime]]:
+    """Poll an open batch through trading day `day` (every 7 minutes, every minute in the
+    last four hours, on to half an hour past the cutoff); settle when asked to.
+    Returns the levels seen while the batch was open and the instants it was settled at."""
     cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
-    start = cal.cutoff_of(day - timedelta(days=1)) + timedelta(minutes=1)
+    cutoff = cal.cutoff_of(day)
     history = SettleHistory()
-    levels, settles = [], 0
-    now = start
-    while now < cal.cutoff_of(day) + timedelta(hours=2):
+    levels: list[Level] = []
+    settled_at: list[datetime] = []
+    opened = cal.cutoff_of(day - timedelta(days=1))
+    coarse = range(1, int((cutoff - opened).total_seconds() // 60) - 240, 7)
+    # Minute steps counted back from the cutoff: every window of whole minutes is polled.
+    polls = [opened + timedelta(minutes=m) for m in coarse]
+    polls += [cutoff - timedelta(minutes=m) for m in range(240, -30, -1)]
+    for now in polls:
         settled = history.settled_day == day
         o = Observations(status=READY, totals=batch(0 if settled else count), totals_at=now,
                          batch_day=day if not settled else None, last_answer_at=now,
                          system_synced=True, history=history)  # fmt: skip
         a = assess(now, cfg, o)
         if a.wants(ActionKind.SETTLE):
-            settles += 1
+            settled_at.append(now)
             history = SettleHistory(attempts=1, last_state="ok", last_at=now, settled_day=day)
         elif not settled:
             levels.append(a.level)
-        now += timedelta(minutes=7)
-    assert settles == 1
+    return levels, settled_at
+
+
+@settings(max_examples=200, deadline=None)
+@given(LOCAL_WALLS, st.integers(6, 180), st.integers(1, 40))
+def test_an_open_batch_escalates_in_order_and_settles_once_before_the_cutoff(
+    local_wall: tuple[ZoneInfo, datetime], lead: int, count: int
+) -> None:
+    zone, settle_wall = local_wall  # often inside a gap or a fold, and so often the cutoff
+    cutoff_wall = settle_wall + timedelta(minutes=lead)
+    cfg = auto_settle(zone, hhmm(cutoff_wall), hhmm(settle_wall))
+    cal = TradingCalendar(zone, cfg.schedule.cutoff)
+    day = cutoff_wall.date() - timedelta(days=1) if cal.cutoff_next_date else cutoff_wall.date()
+    cutoff = cal.cutoff_of(day)
+
+    start = window_start(cal, day, cfg.settle.at)
+    assert cal.cutoff_of(day - timedelta(days=1)) <= start < cutoff
+    assert cal.trading_day(start) == day
+    there = start.astimezone(zone)
+    assert there.fold == 0  # a settle time that happens twice: the first, earlier one
+    if exists(settle_wall, zone):
+        assert there.replace(tzinfo=None) == settle_wall
+    else:  # in the gap: no earlier than the configured lead before the cutoff asks
+        assert cutoff - start <= timedelta(minutes=lead)
+
+    levels, settled_at = run_day(cfg, day, count)
+    assert len(settled_at) == 1 and start <= settled_at[0] < cutoff
+    assert Level.OVERDUE not in levels
     assert levels == sorted(levels, key=lambda lv: lv.value)  # never de-escalates
 
 
 @settings(max_examples=150, deadline=None)
-@given(ZONES, CUTOFFS, st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31)))
+@given(LOCAL_WALLS, st.integers(0, 1500))
 def test_without_auto_settle_an_open_batch_goes_warn_urgent_overdue(
-    zone: str, cutoff: str, start: datetime
+    local_wall: tuple[ZoneInfo, datetime], earlier: int
 ) -> None:
-    cfg = config.replace(CFG, "schedule", timezone=zone, cutoff=cutoff)
+    zone, cutoff_wall = local_wall  # often inside a gap or a fold
+    cfg = config.replace(CFG, "schedule", timezone=zone.key, cutoff=hhmm(cutoff_wall))
     cal = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
-    now = start.replace(tzinfo=UTC)
+    now = cutoff_wall.replace(tzinfo=UTC) - timedelta(minutes=earlier)
     day = cal.trading_day(now)
     seen: list[Level] = []
     while now < cal.cutoff_of(day) + timedelta(minutes=30):

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pi_agent.guard.tradingday import TradingCalendar
+from pi_agent.guard.tradingday import TradingCalendar, resolve_local
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NEW_YORK = ZoneInfo("America/New_York")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from .dst import BERLIN, LOCAL_WALLS, LORD_HOWE, NEW_YORK, SANTIAGO, SHANGHAI, ZONES, exists
 
 
 def local(zone: ZoneInfo, *args: int) -> datetime:
@@ -35,11 +33,33 @@ def test_a_2am_cutoff_belongs_to_the_day_before() -> None:
     assert cal.trading_day(local(BERLIN, 2026, 11, 22, 2, 0)) == date(2026, 11, 22)
 
 
-def test_cutoff_in_the_spring_forward_gap_moves_past_the_gap() -> None:
+def test_cutoff_in_the_spring_forward_gap_is_the_end_of_the_gap() -> None:
     cal = TradingCalendar(BERLIN, time(2, 30))  # 02:00-03:00 does not exist on 29 March 2026
     cutoff = cal.cutoff_of(date(2026, 3, 28))
-    assert cutoff.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 3, 29, 3, 30)
-    assert cutoff == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # The wall clock passes 02:30 at 03:00, not an hour later.
+    assert cutoff.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 3, 29, 3, 0)
+    assert cutoff == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+
+# A time in the spring-forward gap is the first instant after the gap (the clock jumps
+# past it then); a time that happens twice is its first occurrence.
+# fmt: off
+GAPS = [(BERLIN, date(2026, 3, 29), time(2, 30), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+        (NEW_YORK, date(2026, 3, 8), time(2, 30), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+        (LORD_HOWE, date(2026, 10, 4), time(2, 15), datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),
+        (SANTIAGO, date(2026, 9, 6), time(0, 30), datetime(2026, 9, 6, 4, 0, tzinfo=UTC))]
+FOLDS = [(BERLIN, date(2026, 10, 25), time(2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+         (NEW_YORK, date(2026, 11, 1), time(1, 30), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+         (LORD_HOWE, date(2026, 4, 5), time(1, 45), datetime(2026, 4, 4, 14, 45, tzinfo=UTC)),
+         (SANTIAGO, date(2026, 4, 4), time(23, 30), datetime(2026, 4, 5, 2, 30, tzinfo=UTC))]
+# fmt: on
+
+
+@pytest.mark.parametrize(("zone", "day", "at", "expected"), GAPS + FOLDS)
+def test_a_local_time_on_a_night_the_clock_changes(
+    zone: ZoneInfo, day: date, at: time, expected: datetime
+) -> None:
+    assert resolve_local(day, at, zone) == expected
 
 
 def test_cutoff_in_the_fall_back_overlap_is_the_first_one() -> None:
@@ -63,20 +83,31 @@ def test_naive_instants_are_refused() -> None:
         TradingCalendar(BERLIN, time(23)).trading_day(datetime(2026, 1, 1))
 
 
-ZONES = st.sampled_from(
-    [BERLIN, NEW_YORK, SHANGHAI, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("America/Santiago"),
-     ZoneInfo("UTC")]
-)  # fmt: skip
-CUTOFFS = st.times().map(lambda t: t.replace(microsecond=0))
-DAYS = st.dates(date(2024, 1, 1), date(2030, 12, 31))
+@settings(max_examples=400)
+@given(LOCAL_WALLS)
+def test_a_local_time_is_the_first_instant_the_wall_clock_reaches_it(
+    local_wall: tuple[ZoneInfo, datetime],
+) -> None:
+    zone, wall = local_wall
+    instant = resolve_local(wall.date(), wall.time(), zone)
+    there = instant.astimezone(zone)
+    assert there.fold == 0  # the first occurrence of a time that happens twice
+    if exists(wall, zone):
+        assert there.replace(tzinfo=None) == wall
+    else:  # in the gap: the clock jumps from before `wall` to after it at this instant
+        assert there.replace(tzinfo=None) > wall
+        assert (instant - timedelta(seconds=1)).astimezone(zone).replace(tzinfo=None) < wall
 
 
 @settings(max_examples=400)
-@given(ZONES, CUTOFFS, DAYS)
+@given(LOCAL_WALLS)
 def test_cutoffs_are_ordered_and_each_day_owns_the_time_before_its_cutoff(
-    zone: ZoneInfo, cutoff: time, day: date
+    local_wall: tuple[ZoneInfo, datetime],
 ) -> None:
+    zone, wall = local_wall  # the cutoff's wall time and the date it falls on
+    cutoff = wall.time()
     cal = TradingCalendar(zone, cutoff)
+    day = wall.date() - timedelta(days=1) if cal.cutoff_next_date else wall.date()
     end = cal.cutoff_of(day)
     before = cal.cutoff_of(day - timedelta(days=1))
     assert timedelta(hours=22) <= end - before <= timedelta(hours=26)
@@ -87,8 +118,8 @@ def test_cutoffs_are_ordered_and_each_day_owns_the_time_before_its_cutoff(
 
 @settings(max_examples=300)
 @given(
-    ZONES,
-    CUTOFFS,
+    st.sampled_from(ZONES),
+    st.times().map(lambda t: t.replace(microsecond=0)),
     st.datetimes(datetime(2024, 1, 1), datetime(2030, 12, 31)),
     st.integers(1, 200_000),
 )
