@@ -149,6 +149,10 @@ class EcrConnection:
             )
             raise DialogueError(f"cannot send {command.name}: a dialogue is running ({doing})")
         apdu = command.encode()  # may raise MessageError before anything changes
+        # Whatever came before our command belongs to no dialogue: a partial frame left by
+        # line noise would otherwise swallow the terminal's ACK, and in 1 case of 256 the
+        # ACK byte completes it with a matching CRC and it is taken for the answer.
+        self.transport.resync()
         self.result = DialogueResult(command)
         self._t4 = self.timeouts.t4
         self._set(State.SENDING, None)
