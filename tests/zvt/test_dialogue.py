@@ -412,7 +412,7 @@ def test_late_frames_after_the_end_are_acked_and_kept_aside() -> None:
     conn.receive_data(ACK)
     conn.expire("T3")
     assert conn.receive_data(pt(PositiveAck())) == []
-    assert conn.ignored == [PositiveAck().encode()]
+    assert list(conn.ignored) == [PositiveAck().encode()] and conn.ignored_count == 1
     assert conn.data_to_send() == ACK
     assert isinstance(conn.result.error, TimeoutExpired)  # the result stays as it was
 
@@ -496,6 +496,16 @@ def test_a_partial_frame_that_stalls_while_idle_is_naked_on_t1() -> None:
     assert conn.expire("T1") == []
     assert conn.data_to_send() == NAK
     assert conn.armed() == ()
+    settles(conn)
+
+
+def test_stray_frames_are_counted_but_only_the_last_few_kept() -> None:
+    conn = polled()
+    strays = [PtAbort(code).encode() for code in range(1, 201)]
+    conn.receive_data(b"".join(encode_frame(apdu) for apdu in strays))
+    assert conn.ignored_count == 200
+    assert list(conn.ignored) == strays[-len(conn.ignored) :]
+    assert 0 < len(conn.ignored) <= 64
     settles(conn)
 
 
