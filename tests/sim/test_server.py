@@ -48,8 +48,8 @@ def test_random_sales_arrive_while_idle(tmp_path: Path) -> None:
 
 def test_scenario_plays_relative_to_start(tmp_path: Path) -> None:
     steps = [(0.0, "sale 1.00 visa"), (0.5, "sale 2.00 amex")]
+    start = time.monotonic()  # before the simulator's own start, from which steps count
     with SimServer(link=tmp_path / "t", scenario=steps) as sim:
-        start = time.monotonic()
         first_seen = None
         while len(sim.terminal.batch) < 2 and time.monotonic() - start < 5:
             time.sleep(0.01)
