@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import queue
 import signal
 import sys
 import threading
@@ -85,12 +87,71 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
 
 
+class DroppingLog:
+    """Writes output lines from its own thread and never makes the caller wait.
+
+    The simulator must keep answering the ECR whatever happens to its stdout: a pipe
+    nobody reads (a harness that only wanted the port line, `sim | less` left paused)
+    fills after 64 KiB, and a plain print() from the port thread would then block it
+    and the simulated terminal would fall silent. So lines go to a bounded queue;
+    when it is full they are dropped and counted, and the count is written where
+    the gap is once the reader catches up. Writing uses os.write on the descriptor,
+    not sys.stdout, so a writer blocked at exit holds no lock the interpreter needs
+    to shut down.
+    """
+
+    def __init__(self, fd: int, backlog: int = 1000) -> None:
+        self._fd = fd
+        self._lines: queue.Queue[str | None] = queue.Queue(backlog)
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name="sim output", daemon=True)
+        self._thread.start()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:  # callers: the port thread and the control thread
+            if self._dropped:  # say so where the gap is
+                line = f"({self._dropped} lines dropped: nobody read the output)\n{line}"
+            try:
+                self._lines.put_nowait(line)
+            except queue.Full:
+                self._dropped += 1
+            else:
+                self._dropped = 0
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued, waiting at most `timeout` for a reader."""
+        try:
+            self._lines.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (line := self._lines.get()) is not None:
+            data = memoryview(f"{line}\n".encode())
+            try:
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            except OSError:  # the reader went away: nothing more can be shown
+                return
+
+
 def _fail(message: str, code: int) -> int:
     print(f"settle-guard sim: {message}", file=sys.stderr)
     return code
 
 
 def run(args: argparse.Namespace) -> int:
+    sys.stdout.flush()
+    out = DroppingLog(sys.stdout.fileno())
+    try:
+        return _serve(args, out)
+    finally:
+        out.close()
+
+
+def _serve(args: argparse.Namespace, out: DroppingLog) -> int:
     from ..money import parse_amount
     from .server import SimServer, parse_scenario
     from .terminal import SimTerminal
@@ -112,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             processing_delay=args.delay,
             random_sales_per_minute=args.random_sales,
             scenario=scenario,
-            log=lambda line: print(line, flush=True),
+            log=out,
         )
         for spec in args.fault:
             server.inject(spec)
@@ -130,13 +191,13 @@ def run(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    print(f"port: {server.url}", flush=True)
+    out(f"port: {server.url}")
 
     def read_stdin() -> None:
         for line in sys.stdin:
             reply = server.control(line)
             if reply:
-                print(reply, flush=True)
+                out(reply)
         if args.exit_on_eof:
             done.set()
 

@@ -120,6 +120,7 @@ class SimServer:
         self._silent_until = 0.0
         self._busy_next = 0.0
         self._replug_at: float | None = None
+        self._noise: deque[tuple[bytes, threading.Event]] = deque()  # from control threads
         self._started = 0.0
         self._next_sale: float | None = None
         # counters for tests and the log
@@ -181,6 +182,18 @@ class SimServer:
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
         return fault
+
+    def line_noise(self, data: bytes, timeout: float = 2.0) -> bool:
+        """Put raw bytes on the line, outside any frame, as a noisy cable does.
+
+        Returns once the worker has written them (False if it did not within `timeout`),
+        so a caller knows the noise precedes whatever it does next.
+        """
+        written = threading.Event()
+        self._noise.append((bytes(data), written))
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        return written.wait(timeout)
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -391,6 +404,13 @@ class SimServer:
             self._on_transport(self._transport.expire(name), now)
         self._pump(now)
         self._flush(now)
+        while self._noise:
+            data, written = self._noise.popleft()
+            if not self._out:
+                self._tx_free = max(self._tx_free, now)
+            self._out += data
+            self._flush(now)
+            written.set()
 
     def _start_fault(self, fault: Fault, now: float) -> None:
         if fault.kind == "silent":

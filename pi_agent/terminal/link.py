@@ -6,7 +6,8 @@ Ports are URLs for pyserial's `serial_for_url`, but only `/dev/ttyUSB0`,
 Callers never touch the port: they post a job (a function of the open `Port`)
 and wait for its result. The protocol driver supplies a `Session` whose
 `handshake` runs after every (re)open before the link reports connected, and
-whose `idle` receives bytes that arrive while no job runs.
+whose `idle` receives bytes that arrive while no job runs (and empty calls after
+each job and when it asked for a wake-up, so it can time out a partial frame).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import queue
 import select
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -170,8 +172,12 @@ class Session(Protocol):
     def handshake(self, port: Port) -> None:
         """Prove the terminal answers; raise TerminalError if it does not."""
 
-    def idle(self, port: Port, data: bytes) -> None:
-        """Bytes that arrived while no job was running."""
+    def idle(self, port: Port, data: bytes) -> float | None:
+        """Bytes that arrived while no job was running; b'' after each job and when a
+        requested wake-up is due.
+
+        Returns in how many seconds to be called again even if nothing arrives, or None.
+        """
 
 
 class Link:
@@ -203,6 +209,7 @@ class Link:
         self.state = LinkState.CONNECTING
         self.last_error = ""
         self.reconnects = 0
+        self._idle_due: float | None = None  # when the session wants idle(port, b"")
         self._thread = threading.Thread(target=self._run, name=f"link {url}", daemon=True)
 
     def start(self) -> Link:
@@ -318,6 +325,7 @@ class Link:
 
     def _serve(self, port: Port) -> None:
         """Run jobs until the port is lost or the link closes; watch the port while idle."""
+        self._idle_due = time.monotonic()  # let the session arm its idle timers at once
         while not self._stop.is_set():
             try:
                 item = self._jobs.get_nowait()
@@ -336,19 +344,30 @@ class Link:
                 raise
             except BaseException as exc:
                 future.set_exception(exc)
+            # A job may leave bytes half-read (a frame that was still arriving): ask the
+            # session at once whether it wants a timer for them.
+            self._idle_due = time.monotonic()
 
     def _wait_idle(self, port: Port) -> None:
         fds = [self._wake_r] + ([port.fd] if port.fd is not None else [])
-        ready, _, _ = select.select(fds, [], [], 1.0 if port.fd is not None else 0.05)
+        wait = 1.0 if port.fd is not None else 0.05
+        if self._idle_due is not None:
+            wait = min(wait, max(0.0, self._idle_due - time.monotonic()))
+        ready, _, _ = select.select(fds, [], [], wait)
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 4096)
-        if port.fd is None or port.fd in ready:
-            data = port.read(0)
-            if data:
-                try:
-                    self._session.idle(port, data)
-                except PortLost:
-                    raise
-                except Exception:  # stray bytes must not kill the port owner
-                    log.exception("link %s: handling %d stray bytes failed", self.url, len(data))
+        data = port.read(0) if port.fd is None or port.fd in ready else b""
+        due = self._idle_due is not None and time.monotonic() >= self._idle_due
+        if not data and not due:
+            return
+        self._idle_due = None
+        try:
+            again = self._session.idle(port, data)
+        except PortLost:
+            raise
+        except Exception:  # stray bytes must not kill the port owner
+            log.exception("link %s: handling %d stray bytes failed", self.url, len(data))
+            return
+        if again is not None:
+            self._idle_due = time.monotonic() + again

@@ -75,6 +75,11 @@ CONDITIONS: dict[int, Condition] = {
 }
 
 
+# Reads of already-waiting bytes before a command: a line that never stops babbling must
+# not keep the command from being sent.
+IDLE_DRAIN_READS = 8
+
+
 class ZvtTerminal(Terminal):
     """A ZVT terminal on a serial port (framed, ACK/NAK) or `socket://` (bare APDUs)."""
 
@@ -101,6 +106,7 @@ class ZvtTerminal(Terminal):
         self.timeouts = timeouts or Timeouts()
         self._serial = not url.startswith("socket://")
         self._conn = EcrConnection(self._serial, self.timeouts)
+        self._idle_timers = TimerBook()  # T1 between dialogues
         self._handshake = handshake
         self._register = register_on_connect
         self._registration_config = registration_config
@@ -111,16 +117,29 @@ class ZvtTerminal(Terminal):
 
     def handshake(self, port: Port) -> None:
         self._conn = EcrConnection(self._serial, self.timeouts)  # fresh link, fresh state
+        self._idle_timers = TimerBook()
         if self._handshake:
             self._status_from(self._dialogue(port, StatusEnquiry(self.password)))
         if self._register:
             self._registration_from(self._dialogue(port, self._registration()))
 
-    def idle(self, port: Port, data: bytes) -> None:
-        self._conn.receive_data(data)  # late frames still get their ACK
-        out = self._conn.data_to_send()
+    def idle(self, port: Port, data: bytes) -> float | None:
+        """Bytes between dialogues: late frames still get their ACK; a partial frame that
+        stalls for T1 is NAKed and dropped here, not left to swallow the next command's ACK."""
+        conn, book = self._conn, self._idle_timers
+        if data:
+            conn.receive_data(data)
+        now = time.monotonic()
+        # Only T1 while idle: the dialogue's own timers belong to the dialogue loop.
+        book.update(tuple(t for t in conn.armed() if t.name == "T1"), now)
+        if book.expired(now):
+            conn.expire("T1")
+            book.update((), now)
+        out = conn.data_to_send()
         if out:
             port.write(out)
+        deadline = book.next_deadline()
+        return None if deadline is None else deadline - now
 
     # -- the byte loop
 
@@ -131,9 +150,17 @@ class ZvtTerminal(Terminal):
         on_message: Callable[[Message], None] | None = None,
         sent: list[bool] | None = None,
     ) -> DialogueResult:
+        # Bytes already waiting came before our command: handle them as idle traffic, so
+        # none is read as part of this dialogue (the command itself drops a partial frame).
+        for _ in range(IDLE_DRAIN_READS):
+            data = port.read(0)
+            if not data:
+                break
+            self.idle(port, data)
         conn = self._conn
         if conn.busy:  # a previous dialogue was cut short: start clean
             conn = self._conn = EcrConnection(self._serial, self.timeouts)
+        self._idle_timers = TimerBook()
         conn.send(command)
         book = TimerBook()
         while True:

@@ -14,6 +14,7 @@ and reports expiries with `expire(name)`.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
@@ -83,6 +84,10 @@ TRANSITIONS: dict[tuple[State, Kind], State] = {
     (State.PT_MASTER, Kind.ABORT): State.DONE,
 }
 
+# Stray APDUs are kept for inspection; a noisy line sends them without end, so only the
+# newest are kept and the rest only counted.
+IGNORED_KEPT = 32
+
 # Messages from the terminal that we answer with 80 00 00 (spec §2.3).
 ANSWERED = frozenset({Kind.PROGRESS, Kind.COMPLETION, Kind.ABORT})
 ACK_APDU = PositiveAck().encode()
@@ -133,7 +138,9 @@ class EcrConnection:
         self.transport = Transport(serial, self.timeouts)
         self.state = State.IDLE
         self.result: DialogueResult | None = None
-        self.ignored: list[bytes] = []  # APDUs that arrived while no dialogue ran
+        # APDUs that arrived while no dialogue ran: the newest, and how many in all.
+        self.ignored: deque[bytes] = deque(maxlen=IGNORED_KEPT)
+        self.ignored_count = 0
         self._timer: Armed | None = None
         self._generation = 0
         self._t4 = self.timeouts.t4
@@ -149,6 +156,10 @@ class EcrConnection:
             )
             raise DialogueError(f"cannot send {command.name}: a dialogue is running ({doing})")
         apdu = command.encode()  # may raise MessageError before anything changes
+        # Whatever came before our command belongs to no dialogue: a partial frame left by
+        # line noise would otherwise swallow the terminal's ACK, and in 1 case of 256 the
+        # ACK byte completes it with a matching CRC and it is taken for the answer.
+        self.transport.resync()
         self.result = DialogueResult(command)
         self._t4 = self.timeouts.t4
         self._set(State.SENDING, None)
@@ -215,6 +226,7 @@ class EcrConnection:
     def _on_apdu(self, raw: bytes) -> list[Event]:
         if self.state not in (State.WAIT_ACCEPT, State.PT_MASTER, State.SENDING):
             self.ignored.append(raw)  # e.g. a late message after a timeout
+            self.ignored_count += 1
             return []
         assert self.result is not None
         try:

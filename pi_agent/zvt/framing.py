@@ -74,7 +74,8 @@ class FrameReader:
 
     Bytes outside a frame other than ACK, NAK and DLE are line noise and are
     counted in `discarded`. While `in_frame` is true the caller runs T1 between
-    bytes and calls `abandon()` when it expires.
+    bytes and calls `abandon()` when it expires. A partial frame given up without
+    a NAK (`resync()`, or a new DLE STX inside it) is counted in `dropped`.
     """
 
     def __init__(self) -> None:
@@ -82,6 +83,7 @@ class FrameReader:
         self._body = bytearray()
         self._crc_low = 0
         self.discarded = 0
+        self.dropped = 0
 
     @property
     def in_frame(self) -> bool:
@@ -98,6 +100,14 @@ class FrameReader:
         got = len(self._body)
         self._reset()
         return FrameRejected(FrameError(f"frame incomplete after {got} bytes (inter-byte timeout)"))
+
+    def resync(self) -> None:
+        """Forget a partial frame without answering it: its bytes belong to no dialogue."""
+        if self._state is _State.START_DLE:
+            self.discarded += 1
+        elif self._state is not _State.IDLE:
+            self.dropped += 1
+        self._reset()
 
     def _reset(self) -> None:
         self._state = _State.IDLE
@@ -168,6 +178,14 @@ class FrameReader:
             if byte == ETX:
                 self._state = _State.CRC_LOW
                 return None
+            if byte == STX:
+                # Stuffing makes DLE STX impossible inside a frame, so the sender started
+                # afresh or what we had was noise: keep the new frame, drop the old quietly.
+                # (A NAK here would reach the sender mid-frame and cost it a repeat.)
+                self.dropped += 1
+                self._body = bytearray()
+                self._state = _State.BODY
+                return None
             return self._reject(f"DLE followed by {byte:02X} inside a frame (expected 10 or 03)")
         if state is _State.CRC_LOW:
             self._crc_low = byte
@@ -217,6 +235,10 @@ class ApduReader:
             events.append(FrameReceived(bytes(self._buf[:size])))
             del self._buf[:size]
         return events
+
+    def resync(self) -> None:
+        """Keep a partial APDU: a TCP stream carries no line noise, and dropping part of an
+        APDU would lose the length framing of everything after it."""
 
     def abandon(self) -> FrameRejected | None:
         if not self._buf:

@@ -96,6 +96,10 @@ class Transport:
         """NAK `count` more well-formed frames as if they were garbled (fault injection)."""
         self._refuse += count
 
+    def resync(self) -> None:
+        """Drop a partial frame before a new dialogue (see `EcrConnection.send`)."""
+        self._reader.resync()
+
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
         self._out.clear()

@@ -48,8 +48,8 @@ def test_random_sales_arrive_while_idle(tmp_path: Path) -> None:
 
 def test_scenario_plays_relative_to_start(tmp_path: Path) -> None:
     steps = [(0.0, "sale 1.00 visa"), (0.5, "sale 2.00 amex")]
+    start = time.monotonic()  # before the simulator's own start, from which steps count
     with SimServer(link=tmp_path / "t", scenario=steps) as sim:
-        start = time.monotonic()
         first_seen = None
         while len(sim.terminal.batch) < 2 and time.monotonic() - start < 5:
             time.sleep(0.01)
@@ -205,3 +205,89 @@ def test_garbage_on_the_line_does_not_stop_the_simulator(tmp_path: Path) -> None
             assert driver.status().ready
         finally:
             driver.close()
+
+
+def test_a_log_pipe_nobody_reads_does_not_stop_the_simulator(tmp_path: Path) -> None:
+    import fcntl
+    import os
+    import termios
+
+    link = tmp_path / "t"
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pi_agent", "sim", "--link", str(link)],
+        stdin=subprocess.PIPE,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    driver = None
+    try:
+        end = time.monotonic() + 20
+        while not link.exists() and time.monotonic() < end:
+            time.sleep(0.02)
+        driver = ZvtTerminal(str(link), timeouts=FAST)
+        assert driver.wait_connected(10), driver.link.last_error
+        capacity = fcntl.fcntl(read_end, 1032)  # F_GETPIPE_SZ (Linux)
+
+        def waiting() -> int:
+            return int.from_bytes(fcntl.ioctl(read_end, termios.FIONREAD, b"\0" * 4), "little")
+
+        # Each reading logs a line of about 50 bytes: 3000 of them are 150 KB, more than
+        # twice what the pipe holds. Every one must still be answered.
+        for _ in range(3000):
+            assert driver.totals().empty
+        assert waiting() > capacity - 4096  # the pipe really is full (to within a page)
+        assert driver.status().ready
+    finally:
+        if driver is not None:
+            driver.close()
+        proc.terminate()
+        try:
+            code: int | None = proc.wait(10)
+        except subprocess.TimeoutExpired:  # stuck: kill it, fail below
+            proc.kill()
+            code = None
+        os.close(read_end)
+        _, err = proc.communicate(timeout=10)
+    assert code == 0, err  # and it still stops when asked
+
+
+def test_sim_output_never_waits_for_its_reader_and_says_what_it_dropped() -> None:
+    import os
+    import threading
+
+    from pi_agent.sim.cli import DroppingLog
+
+    read_end, write_end = os.pipe()
+    out = DroppingLog(write_end)
+    start = time.monotonic()
+    for number in range(5000):  # about 250 KB, nobody reading
+        out(f"line {number:04d} {'x' * 40}")
+    assert time.monotonic() - start < 2.0  # no line waited for the pipe
+    got = bytearray()
+
+    def drain() -> None:
+        while chunk := os.read(read_end, 65536):
+            got.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    end = time.monotonic() + 5
+    while b"line 4999" not in got and len(got) < 64 * 1024 and time.monotonic() < end:
+        time.sleep(0.01)
+    time.sleep(0.1)  # let the writer empty its queue into the reader
+    out("the end")
+    out.close()
+    os.close(write_end)
+    reader.join(5)
+    os.close(read_end)
+    text = got.decode()
+    lines = text.splitlines()
+    assert lines[-1] == "the end"
+    kept = [line for line in lines if line.startswith("line ")]
+    assert 1000 <= len(kept) < 5000 - 1000  # what fits the backlog and the pipe, not all
+    assert kept == sorted(kept)  # in order
+    notes = [line for line in lines if "lines dropped: nobody read the output" in line]
+    dropped = sum(int(note.split()[0].strip("(")) for note in notes)
+    assert len(kept) + dropped == 5000  # every line either shown or counted

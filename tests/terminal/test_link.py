@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import tty
 from pathlib import Path
 
@@ -29,8 +30,9 @@ class Recorder:
             raise NoAnswer("terminal did not answer the handshake")
 
     def idle(self, port: Port, data: bytes) -> None:
-        self.idle_bytes += data
-        self.got_idle.set()
+        if data:  # empty calls are the link offering a wake-up this session never asks for
+            self.idle_bytes += data
+            self.got_idle.set()
 
 
 class FakeUsb:
@@ -123,6 +125,41 @@ def test_jobs_run_on_the_port_and_idle_bytes_reach_the_session(usb: FakeUsb) -> 
         os.write(usb.master, b"late")
         assert session.got_idle.wait(5)
         assert bytes(session.idle_bytes) == b"late"
+    finally:
+        link.close()
+
+
+class Waker(Recorder):
+    """A session that, like a frame parser holding half a frame, asks to be woken later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[bytes, float]] = []
+
+    def idle(self, port: Port, data: bytes) -> float | None:
+        self.calls.append((data, time.monotonic()))
+        if data:
+            return 0.2
+        if any(data for data, _ in self.calls):
+            self.got_idle.set()  # the wake-up after the bytes
+        return None
+
+
+def test_idle_session_is_woken_when_it_asks_even_if_nothing_arrives(usb: FakeUsb) -> None:
+    session = Waker()
+    link = Link(str(usb.link), session).start()
+    try:
+        assert link.wait_connected(5)
+        start = time.monotonic()
+        os.write(usb.master, b"\x10\x02half")
+        assert session.got_idle.wait(5)
+        data_at = next(at for data, at in session.calls if data)
+        woken_at = session.calls[-1][1]
+        assert 0.2 <= woken_at - data_at < 0.9  # on time, not at the 1 s idle poll
+        assert woken_at - start < 0.9
+        calls = len(session.calls)
+        time.sleep(0.3)
+        assert len(session.calls) == calls  # None: no more wake-ups
     finally:
         link.close()
 

@@ -412,9 +412,101 @@ def test_late_frames_after_the_end_are_acked_and_kept_aside() -> None:
     conn.receive_data(ACK)
     conn.expire("T3")
     assert conn.receive_data(pt(PositiveAck())) == []
-    assert conn.ignored == [PositiveAck().encode()]
+    assert list(conn.ignored) == [PositiveAck().encode()] and conn.ignored_count == 1
     assert conn.data_to_send() == ACK
     assert isinstance(conn.result.error, TimeoutExpired)  # the result stays as it was
+
+
+# -- line noise between dialogues
+
+# PT Abort 45 one CRC byte short; CRC(06 1E 01 45 03) = 06E2, so an ACK byte would complete it.
+STALE_ABORT = bytes.fromhex("10 02 06 1E 01 45 10 03 E2")
+
+
+def polled() -> EcrConnection:
+    """A connection after one whole status poll: idle between polls, as the guard leaves it."""
+    conn = sent()
+    conn.receive_data(ACK + pt(PositiveAck()) + pt(Completion.for_status(0x00, "1.0")))
+    conn.receive_data(ACK)  # for our 80 00 00
+    assert conn.result.ok and not conn.busy
+    conn.data_to_send()
+    return conn
+
+
+def settles(conn: EcrConnection, *, before_answer: bytes = b"") -> None:
+    """Run an End-of-Day on `conn` and check the terminal's own answer is the one taken."""
+    conn.send(EndOfDay())
+    conn.data_to_send()
+    assert conn.receive_data(ACK) == []
+    assert conn.state is State.WAIT_ACCEPT
+    assert conn.receive_data(before_answer + pt(PositiveAck())) == [PositiveAck()]
+    assert conn.data_to_send() == ACK
+    events = conn.receive_data(before_answer + pt(Completion()))
+    assert events == [Completion(), DialogueEnded(conn.result)]
+    assert conn.data_to_send() == ANSWER  # no NAK: nothing had to be repeated
+    conn.receive_data(ACK)
+    assert conn.result.ok and conn.result.final == Completion() and not conn.busy
+
+
+def test_a_stale_partial_frame_from_idle_noise_does_not_answer_the_next_command() -> None:
+    conn = polled()
+    assert conn.receive_data(STALE_ABORT) == []
+    assert conn.data_to_send() == b""
+    settles(conn)
+    assert conn.transport.nak_sent == 0
+
+
+@pytest.mark.parametrize("cut", range(2, len(STALE_ABORT) + 1))
+def test_any_stale_frame_prefix_is_forgotten_when_a_command_starts(cut: int) -> None:
+    conn = polled()
+    conn.receive_data(STALE_ABORT[:cut])
+    settles(conn)
+
+
+def test_a_complete_frame_arriving_idle_is_acked_and_kept_aside() -> None:
+    conn = polled()
+    stray = PtAbort(0x45)
+    assert conn.receive_data(pt(stray)) == []
+    assert conn.data_to_send() == ACK  # a late frame still gets its ACK, nothing more
+    assert list(conn.ignored) == [stray.encode()]
+    settles(conn)
+
+
+def test_a_lone_dle_before_the_command_is_noise() -> None:
+    conn = polled()
+    conn.receive_data(b"\x10")
+    settles(conn)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x00\xff\x41", b"\x10\x02", b"\x10\x02\x06\x1e\x01\x45", b"\x10\x41\x10"],
+    ids=["bytes", "frame-start", "partial-frame", "lone-dles"],
+)
+def test_garbage_right_before_the_answer_costs_no_repeat(garbage: bytes) -> None:
+    conn = polled()
+    settles(conn, before_answer=garbage)
+
+
+def test_a_partial_frame_that_stalls_while_idle_is_naked_on_t1() -> None:
+    conn = polled()
+    conn.receive_data(STALE_ABORT)
+    [t1] = conn.armed()
+    assert t1.name == "T1"
+    assert conn.expire("T1") == []
+    assert conn.data_to_send() == NAK
+    assert conn.armed() == ()
+    settles(conn)
+
+
+def test_stray_frames_are_counted_but_only_the_last_few_kept() -> None:
+    conn = polled()
+    strays = [PtAbort(code).encode() for code in range(1, 201)]
+    conn.receive_data(b"".join(encode_frame(apdu) for apdu in strays))
+    assert conn.ignored_count == 200
+    assert list(conn.ignored) == strays[-len(conn.ignored) :]
+    assert 0 < len(conn.ignored) <= 64
+    settles(conn)
 
 
 # -- sending

@@ -7,6 +7,7 @@ import pytest
 from pi_agent.zvt.crc import crc16_kermit
 from pi_agent.zvt.errors import CrcError, FrameError
 from pi_agent.zvt.framing import (
+    ACK_BYTE,
     MAX_APDU,
     AckReceived,
     ApduReader,
@@ -114,12 +115,33 @@ def test_dle_then_ack_outside_a_frame_still_yields_the_ack() -> None:
 # -- rejected frames
 
 
-@pytest.mark.parametrize("bad", [0x00, 0x02, 0x06, 0x41, 0xFF])
-def test_dle_followed_by_anything_but_10_or_03_inside_a_frame_is_rejected(bad: int) -> None:
+@pytest.mark.parametrize("bad", [0x00, 0x06, 0x41, 0xFF])
+def test_dle_followed_by_anything_but_10_02_or_03_inside_a_frame_is_rejected(bad: int) -> None:
     events = FrameReader().feed(b"\x10\x02\x80\x00\x10" + bytes((bad,)))
     assert len(events) == 1 and isinstance(events[0], FrameRejected)
     assert type(events[0].error) is FrameError
     assert f"{bad:02X}" in str(events[0].error)
+
+
+def test_dle_stx_inside_a_frame_starts_a_new_frame_without_a_rejection() -> None:
+    # A stale frame start (noise) right before the real answer costs no NAK and no repeat.
+    reader = FrameReader()
+    assert reader.feed(b"\x10\x02\x06\x1e\x01" + encode_frame(ACCEPT)) == [FrameReceived(ACCEPT)]
+    assert reader.dropped == 1
+
+
+def test_resync_forgets_a_partial_frame_without_a_rejection() -> None:
+    frame = encode_frame(TID_COMPLETION)
+    for cut in range(2, len(frame)):  # up to one CRC byte short, as stale noise can leave it
+        reader = FrameReader()
+        assert reader.feed(frame[:cut]) == []
+        reader.resync()
+        assert not reader.in_frame and reader.dropped == 1
+        assert reader.feed(ACK_BYTE) == [AckReceived()]  # the next ACK is an ACK again
+    lone = FrameReader()
+    lone.feed(b"\x10")
+    lone.resync()
+    assert (lone.discarded, lone.dropped, lone.in_frame) == (1, 0, False)
 
 
 def test_reader_resynchronises_after_a_bad_dle_sequence() -> None:

@@ -198,3 +198,21 @@ def test_tcp_partial_apdu_dropped_on_t1_writes_no_nak() -> None:
     transport.receive_data(b"\x06\x0f")
     transport.expire("T1")
     assert transport.data_to_send() == b""
+
+
+def test_resync_drops_a_partial_serial_frame_quietly() -> None:
+    transport = Transport()
+    transport.receive_data(encode_frame(COMPLETION)[:-1])  # one CRC byte short
+    transport.resync()
+    assert transport.armed() == ()
+    assert transport.send(ACCEPT) == []
+    transport.data_to_send()
+    assert transport.receive_data(ACK) == [Sent(ACCEPT)]  # not the stale frame's last byte
+    assert transport.data_to_send() == b""  # dropped without a NAK
+
+
+def test_resync_keeps_a_partial_tcp_apdu() -> None:
+    transport = Transport(serial=False)
+    transport.receive_data(COMPLETION[:2])
+    transport.resync()
+    assert transport.receive_data(COMPLETION[2:]) == [Delivered(COMPLETION)]
