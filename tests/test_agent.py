@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -248,6 +249,24 @@ def test_an_uneventful_hour_stores_almost_no_readings(rig: Rig) -> None:
     rig.agent.poll()
     assert readings() == before + 1  # the totals changed; the status did not
     assert rig.agent.tick().batch_count == 2
+
+
+def test_old_rows_are_pruned_when_the_agent_starts(rig: Rig) -> None:
+    old = rig.clock.now() - timedelta(days=rig.cfg.store.retention_days + 30)
+    s = rig.store.journal_intent(old.date(), "old", {"count": 1}, "policy", old)
+    rig.store.finish(s.id, "ok", old)
+    payouts.expect(rig.store, s.id, old.date(), amount=100, currency=978, count=1,
+                   expected_on=old.date() + timedelta(days=1))  # fmt: skip
+    rig.store.add_event("level", "ok", {}, old)
+    rig.agent.start()
+    try:
+        deadline = time.monotonic() + 10
+        while rig.store.settlements() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        rig.agent.stop()
+    assert rig.store.settlements() == [] and payouts.payouts(rig.store) == []
+    assert all(e["at"] > old.isoformat() for e in rig.store.events())
 
 
 def add_late_payouts(store: Store, n: int, today: date) -> None:
