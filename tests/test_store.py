@@ -115,6 +115,15 @@ def test_prune_drops_old_payouts_and_then_their_settlements(store: Store) -> Non
     assert store.events() == [] and count(store, "readings") == 1
 
 
+def test_prune_gives_the_space_back(store: Store) -> None:
+    for n in range(300):
+        store.add_event("level", "ok", {"n": n, "pad": "x" * 1000}, T0 - timedelta(days=500))
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.prune(T0, days=400)
+    assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert store.db.execute("PRAGMA page_count").fetchone()[0] < pages - 50
+
+
 def test_prune_keeps_a_settlement_while_its_payout_is_kept(store: Store) -> None:
     day = date(2025, 10, 15)
     sid = settle_day(store, day, received=False)
