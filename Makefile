@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_notify.py
 	$(PY) bench/bench_web.py
+	$(PY) bench/bench_store.py
 
 ## wheels: SettleGuard and its dependencies as wheels for firmware/install.sh (offline install)
 wheels:

@@ -350,7 +350,8 @@ class Agent:
         sched.add_job(lambda: self.post(self.housekeeping), "interval", hours=24, id="housekeeping")
         self._scheduler = sched
         self._thread = threading.Thread(target=self._loop, name="guard loop", daemon=True)
-        self.post(self.poll)
+        self.post(self.housekeeping)  # the interval's first run is a day away: a Pi
+        self.post(self.poll)  # restarted every night would never prune otherwise
         self.post(self.tick)
         self.heartbeat.promise(self.stall)
         interval = watchdog_interval()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,7 +108,34 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX batches_seq ON batches (seq);
     CREATE INDEX settlements_batch ON settlements (batch_key);
     """,
+    # 4: readings stored on change (seen_at: the last poll that saw the same one), and an
+    # index for each query of the tick, the page and `report`
+    """
+    ALTER TABLE readings ADD COLUMN seen_at TEXT;
+    DROP INDEX readings_kind_at;
+    CREATE INDEX readings_kind ON readings (kind);
+    CREATE INDEX readings_at ON readings (at);
+    CREATE INDEX settlements_open ON settlements (id) WHERE state IN ('pending', 'unknown');
+    CREATE INDEX payouts_open ON payouts (expected_on, id) WHERE received_on IS NULL;
+    -- A number that moves with every change of payouts, in any process (the CLI marks them
+    -- received): the planner re-reads late payouts only when it moved.
+    CREATE TABLE revisions (name TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO revisions VALUES ('payouts', 0);
+    CREATE TRIGGER payouts_added AFTER INSERT ON payouts BEGIN
+        UPDATE revisions SET rev = rev + 1 WHERE name = 'payouts';
+    END;
+    CREATE TRIGGER payouts_changed AFTER UPDATE ON payouts BEGIN
+        UPDATE revisions SET rev = rev + 1 WHERE name = 'payouts';
+    END;
+    CREATE TRIGGER payouts_dropped AFTER DELETE ON payouts BEGIN
+        UPDATE revisions SET rev = rev + 1 WHERE name = 'payouts';
+    END;
+    """,
 )
+
+HEARTBEAT = timedelta(minutes=15)  # an unchanged reading moves its row's seen_at this often
+VOLATILE = frozenset({"terminal_time"})  # fields that change on every poll: not a change
+ANSWERS = ("status", "totals")  # a failure between two equal answers is kept as three rows
 
 OPEN_STATES = ("pending", "unknown")  # outcome not known: never send another end-of-day
 
@@ -120,6 +148,36 @@ def _iso(at: datetime) -> str:
 
 def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A migration's statements one by one (a trigger's body has semicolons of its own)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+
+
+def _private(path: Path) -> None:
+    """guard.db holds the shop's takings: readable by the guard alone, whatever the umask.
+    SQLite gives -wal and -shm the main file's mode when it creates them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # absent, or another user's (then not ours to fix)
+            if p.stat().st_mode & 0o077:
+                p.chmod(0o600)
+
+
+@dataclass(slots=True)
+class _Last:
+    """The newest stored reading of a kind, as add_reading compares the next one with it."""
+
+    id: int
+    same: dict[str, Any]  # its payload without the VOLATILE fields
+    seen: datetime  # when it was last written or its seen_at moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +231,18 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private(Path(self.path))
         self._db = sqlite3.connect(
             self.path, isolation_level=None, timeout=10, check_same_thread=False
         )
         self._db.row_factory = sqlite3.Row
+        if self.version == 0:  # only a new, empty file takes it: prune then gives space back
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._last: dict[str, _Last | None] = {}  # per kind; None: the next one is stored
 
     def close(self) -> None:
         self._db.close()
@@ -196,14 +257,23 @@ class Store:
         return self._tx()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """durable=False commits without an fsync (synchronous=NORMAL): after a power cut
+        the database is intact but may lack its newest such commits; the next durable
+        commit makes them durable too."""
+        if not durable:
+            self._db.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            if not durable:
+                self._db.execute("PRAGMA synchronous=FULL")
 
     @property
     def version(self) -> int:
@@ -215,31 +285,71 @@ class Store:
             raise RuntimeError(f"{self.path} has schema {current}, newer than this program knows")
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self._tx() as db:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(script):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
     # -- readings
 
-    def add_reading(self, kind: str, payload: dict[str, Any], at: datetime) -> None:
-        with self._tx() as db:
-            db.execute(
+    def add_reading(self, kind: str, payload: dict[str, Any], at: datetime) -> bool:
+        """Store a reading if it differs from the last one of its kind (VOLATILE fields
+        aside) or a failure came between them; True if it was stored. An unchanged one
+        only moves that row's seen_at, once per HEARTBEAT: an uneventful day writes little.
+
+        Readings commit without an fsync: the terminal repeats them at the next poll, and
+        a power cut costs at most the newest few (the settlement journal stays FULL)."""
+        same = {k: v for k, v in payload.items() if k not in VOLATILE}
+        last = self._last_of(kind)
+        if last is not None and last.same == same:
+            if abs(at - last.seen) >= HEARTBEAT:  # abs: the clock may have been set back
+                with self._tx(durable=False) as db:
+                    db.execute("UPDATE readings SET seen_at = ? WHERE id = ?", (_iso(at), last.id))
+                last.seen = at
+            return False
+        with self._tx(durable=False) as db:
+            cur = db.execute(
                 "INSERT INTO readings (at, kind, payload) VALUES (?, ?, ?)",
-                (_iso(at), kind, json.dumps(payload, ensure_ascii=False)),
+                (_iso(at), kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
             )
+        self._last[kind] = _Last(cur.lastrowid, same, at)
+        for other in ANSWERS if kind == "failure" else ("failure",):
+            self._last[other] = None  # the other side's next reading starts a row again
+        return True
+
+    def _newest(self, kind: str) -> sqlite3.Row | None:
+        return self._db.execute(
+            "SELECT id, at, seen_at, payload FROM readings WHERE kind = ? ORDER BY id DESC LIMIT 1",
+            (kind,),
+        ).fetchone()
+
+    def _last_of(self, kind: str) -> _Last | None:
+        if kind not in self._last:  # first use since start or prune: ask the file
+            row, last = self._newest(kind), None
+            if row is not None:
+                others = ANSWERS if kind == "failure" else ("failure",)
+                later = self._db.execute(
+                    f"SELECT 1 FROM readings WHERE kind IN ({','.join('?' * len(others))})"
+                    " AND id > ? LIMIT 1",
+                    (*others, row["id"]),
+                ).fetchone()
+                if later is None:
+                    payload = json.loads(row["payload"])
+                    same = {k: v for k, v in payload.items() if k not in VOLATILE}
+                    last = _Last(row["id"], same, _dt(row["seen_at"] or row["at"]))
+            self._last[kind] = last
+        return self._last[kind]
 
     def latest_reading(self, kind: str) -> tuple[datetime, dict[str, Any]] | None:
-        row = self._db.execute(
-            "SELECT at, payload FROM readings WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
-        ).fetchone()
+        row = self._newest(kind)
         return (_dt(row["at"]), json.loads(row["payload"])) if row else None
 
     # -- batches
 
     def newest_batch(self) -> BatchRecord | None:
         """The batch seen last (open, or closed and why): what a new reading is judged by."""
-        row = self._db.execute("SELECT * FROM batches ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._db.execute(
+            "SELECT * FROM batches WHERE seq = (SELECT MAX(seq) FROM batches)"
+        ).fetchone()
         return BatchRecord.from_row(row) if row else None
 
     def batch_opened(self, key: str, trading_day: date, at: datetime,
@@ -352,12 +462,14 @@ class Store:
 
     def settlements(self, batch_key: str | None = None, trading_day: date | None = None,
                     limit: int = 100) -> list[Settlement]:  # fmt: skip
-        query, args = "SELECT * FROM settlements WHERE 1=1", []
-        if batch_key is not None:
-            query, args = query + " AND batch_key = ?", [*args, batch_key]
-        if trading_day is not None:
-            query, args = query + " AND trading_day = ?", [*args, trading_day.isoformat()]
-        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        where = {"batch_key": batch_key,
+                 "trading_day": trading_day.isoformat() if trading_day else None}  # fmt: skip
+        where = {k: v for k, v in where.items() if v is not None}
+        query = "SELECT * FROM settlements"
+        if where:
+            query += " WHERE " + " AND ".join(f"{k} = ?" for k in where)
+        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?",
+                                (*where.values(), limit)).fetchall()  # fmt: skip
         return [Settlement.from_row(r) for r in rows]
 
     # -- events
@@ -382,17 +494,34 @@ class Store:
     # -- retention
 
     def prune(self, now: datetime, days: int) -> int:
-        """Drop what is older than `days`; open settlements are never dropped."""
-        cutoff = _iso(now - timedelta(days=days))
+        """Drop what is older than `days`. Open settlements are never dropped; a payout goes
+        once it was due before the cutoff, received or not (nobody chases it any more), and
+        its settlement only with it or after it (the payout points at it)."""
+        since = now - timedelta(days=days)
+        cutoff = _iso(since)
         with self._tx() as db:
-            removed = db.execute("DELETE FROM readings WHERE at < ?", (cutoff,)).rowcount
+            removed = db.execute(
+                "DELETE FROM readings WHERE at < ? AND coalesce(seen_at, at) < ?",
+                (cutoff, cutoff),
+            ).rowcount
             removed += db.execute("DELETE FROM events WHERE at < ?", (cutoff,)).rowcount
             removed += db.execute(
                 "DELETE FROM batches WHERE closed_at IS NOT NULL AND closed_at < ?", (cutoff,)
             ).rowcount
             removed += db.execute(
+                "DELETE FROM payouts WHERE expected_on < ?", (since.date().isoformat(),)
+            ).rowcount
+            removed += db.execute(
                 "DELETE FROM settlements"
-                " WHERE updated_at < ? AND state NOT IN ('pending', 'unknown')",
+                " WHERE updated_at < ? AND state NOT IN ('pending', 'unknown')"
+                " AND id NOT IN (SELECT settlement_id FROM payouts)",
                 (cutoff,),
             ).rowcount
+            removed += db.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", (cutoff,)
+            ).rowcount
+        self._last.clear()
+        # The space back to the file system (a no-op on a store made before schema 4);
+        # executescript: execute would step once and free a single page.
+        self._db.executescript("PRAGMA incremental_vacuum")
         return removed

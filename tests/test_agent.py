@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -206,10 +207,12 @@ def test_no_terminal_clock_is_set_while_ours_is_not_synchronised(tmp_path: Path)
 
 
 def test_near_the_cutoff_the_terminal_is_read_more_often(rig: Rig) -> None:
-    def polls() -> int:
-        return rig.store._db.execute(
-            "SELECT COUNT(*) FROM readings WHERE kind = 'totals'"
-        ).fetchone()[0]
+    asked: list[datetime] = []
+    totals = rig.terminal.totals
+    rig.terminal.totals = lambda: (asked.append(rig.clock.now()), totals())[1]
+
+    def polls() -> int:  # readings are stored only when they change: count the questions
+        return len(asked)
 
     rig.sim.terminal.add_sale(500)
     rig.at(berlin(20, 12))
@@ -227,3 +230,84 @@ def test_near_the_cutoff_the_terminal_is_read_more_often(rig: Rig) -> None:
     rig.clock.advance(timedelta(seconds=6))
     rig.agent.tick()
     assert polls() == before + 1
+
+
+def test_an_uneventful_hour_stores_almost_no_readings(rig: Rig) -> None:
+    def readings() -> int:
+        return rig.store.db.execute("SELECT COUNT(*) FROM readings").fetchone()[0]
+
+    rig.sim.terminal.add_sale(500)
+    rig.at(berlin(20, 12))
+    rig.step()
+    rig.agent.poll()  # the status learns the terminal's id from the first totals: a change
+    before = readings()
+    for _ in range(240):  # an hour at a 15 s poll: the terminal's clock is all that moves
+        rig.clock.advance(timedelta(seconds=15))
+        rig.agent.poll()
+    assert readings() == before
+    rig.sim.terminal.add_sale(700)
+    rig.agent.poll()
+    assert readings() == before + 1  # the totals changed; the status did not
+    assert rig.agent.tick().batch_count == 2
+
+
+def test_old_rows_are_pruned_when_the_agent_starts(rig: Rig) -> None:
+    old = rig.clock.now() - timedelta(days=rig.cfg.store.retention_days + 30)
+    s = rig.store.journal_intent(old.date(), "old", {"count": 1}, "policy", old)
+    rig.store.finish(s.id, "ok", old)
+    payouts.expect(rig.store, s.id, old.date(), amount=100, currency=978, count=1,
+                   expected_on=old.date() + timedelta(days=1))  # fmt: skip
+    rig.store.add_event("level", "ok", {}, old)
+    rig.agent.start()
+    try:
+        deadline = time.monotonic() + 10
+        while rig.store.settlements() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        rig.agent.stop()
+    assert rig.store.settlements() == [] and payouts.payouts(rig.store) == []
+    assert all(e["at"] > old.isoformat() for e in rig.store.events())
+
+
+def add_late_payouts(store: Store, n: int, today: date) -> None:
+    """`n` settled days whose payouts were due and never marked received."""
+    with store.tx() as db:
+        for i in range(n):
+            day = (today - timedelta(days=n + 2 - i)).isoformat()
+            sid = db.execute("INSERT INTO settlements (trading_day, batch_key, attempt, state,"
+                             " reason, created_at, updated_at) VALUES (?, ?, 1, 'ok', 'policy',"
+                             " ?, ?)", (day, f"late{i}", day, day)).lastrowid  # fmt: skip
+            db.execute("INSERT INTO payouts (settlement_id, trading_day, amount, currency,"
+                       " count, expected_on) VALUES (?, ?, 100, 978, 1, ?)",
+                       (sid, day, day))  # fmt: skip
+
+
+def test_a_tick_with_400_late_payouts_costs_what_one_without_does(rig: Rig) -> None:
+    rig.cfg = config.replace(rig.cfg, "notify", targets=[{"url": "json://127.0.0.1:9/x"}])
+    rig.agent.cfg = rig.agent.planner.cfg = rig.cfg
+    ran: list[str] = []
+
+    def tick() -> list[str]:
+        ran.clear()
+        rig.clock.advance(timedelta(seconds=5))
+        rig.store.db.set_trace_callback(ran.append)
+        rig.agent.tick()
+        rig.store.db.set_trace_callback(None)
+        return list(ran)
+
+    rig.at(berlin(20, 12))
+    rig.step()
+    tick()
+    quiet = tick()
+    add_late_payouts(rig.store, 400, berlin(20, 12).date())
+    first = tick()
+    queued = rig.store.db.execute("SELECT COUNT(*) FROM outbox WHERE key LIKE 'payout-late:%'")
+    assert queued.fetchone()[0] == 400
+    assert sum(s.startswith("BEGIN") for s in first) <= 3  # one transaction, not one each
+    again = tick()
+    assert len(again) <= len(quiet) + 2, again[len(quiet) :][:10]
+    assert not any("outbox" in s and s.startswith(("INSERT", "UPDATE")) for s in again)
+    rig.store.db.execute("UPDATE payouts SET received_on = '2026-11-20'")  # e.g. `payouts`
+    tick()  # the late alarms whose payout arrived stop repeating
+    left = "SELECT COUNT(*) FROM outbox WHERE key LIKE 'payout-late:%' AND repeat_minutes > 0"
+    assert rig.store.db.execute(left).fetchone()[0] == 0

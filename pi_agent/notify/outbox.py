@@ -45,6 +45,16 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
+class Put:
+    """A draft on its way to one target."""
+
+    draft: Draft
+    target: str  # target_id
+    due: datetime
+    repeat_minutes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     key: str
@@ -69,18 +79,28 @@ class Outbox:
         """Queue a message, or update the one with this key that still waits.
 
         True if something new or changed will be sent."""
+        return self.put_many([Put(d, target, due or now, repeat_minutes)], now) == 1
+
+    def put_many(self, puts: list[Put], now: datetime) -> int:
+        """`put` for many messages in one transaction (one fsync, not one each); returns how
+        many are new or changed."""
+        if not puts:
+            return 0
+        changed = 0
         with self.store.tx() as db:
-            cur = db.execute(
-                "INSERT INTO outbox (key, target, kind, level, title, body, created_at, due_at,"
-                " state, repeat_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
-                " ON CONFLICT (key, target) DO UPDATE SET title = excluded.title,"
-                " body = excluded.body, level = excluded.level"
-                " WHERE state = 'pending'"
-                " AND (title != excluded.title OR body != excluded.body)",
-                (d.key, target, d.kind, d.level, d.title, d.body, _iso(now), _iso(due or now),
-                 repeat_minutes),
-            )  # fmt: skip
-        return cur.rowcount == 1
+            for p in puts:
+                d = p.draft
+                changed += db.execute(
+                    "INSERT INTO outbox (key, target, kind, level, title, body, created_at,"
+                    " due_at, state, repeat_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+                    " ON CONFLICT (key, target) DO UPDATE SET title = excluded.title,"
+                    " body = excluded.body, level = excluded.level"
+                    " WHERE state = 'pending'"
+                    " AND (title != excluded.title OR body != excluded.body)",
+                    (d.key, p.target, d.kind, d.level, d.title, d.body, _iso(now), _iso(p.due),
+                     p.repeat_minutes),
+                ).rowcount  # fmt: skip
+        return changed
 
     def pending(self, target: str | None = None) -> list[Message]:
         sql = "SELECT * FROM outbox WHERE state = 'pending'"

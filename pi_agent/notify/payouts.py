@@ -51,12 +51,29 @@ def payouts(store: Store, limit: int = 60) -> list[Payout]:
 
 
 def late(store: Store, today: date) -> list[Payout]:
-    """Expected before today and not marked received."""
+    """Expected before today and not marked received, the longest overdue first."""
     rows = store.db.execute(
-        "SELECT * FROM payouts WHERE received_on IS NULL AND expected_on < ? ORDER BY id",
+        "SELECT * FROM payouts WHERE received_on IS NULL AND expected_on < ?"
+        " ORDER BY expected_on, id",
         (today.isoformat(),),
     ).fetchall()
     return [_payout(r) for r in rows]
+
+
+def revision(store: Store) -> int:
+    """Moves with every change of payouts, by any process (a trigger keeps it)."""
+    return store.db.execute("SELECT rev FROM revisions WHERE name = 'payouts'").fetchone()[0]
+
+
+def unrecorded(store: Store, newest: int = 10) -> list[int]:
+    """Settled ones among the `newest` settlements that have no payout yet (ids)."""
+    rows = store.db.execute(
+        "SELECT id FROM settlements s WHERE id > (SELECT max(id) FROM settlements) - ?"
+        " AND state = 'ok' AND NOT EXISTS (SELECT 1 FROM payouts WHERE settlement_id = s.id)"
+        " ORDER BY id DESC",
+        (newest,),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def mark_received(store: Store, payout_id: int, on: date) -> Payout | None:

@@ -19,7 +19,7 @@ from ..money import format_amount
 from ..store import Store
 from . import holiday_data, messages, payouts
 from .calendar import BusinessCalendar
-from .outbox import LEVEL_ORDER, Draft, Outbox, target_id
+from .outbox import LEVEL_ORDER, Draft, Outbox, Put, target_id
 
 CALENDAR_HORIZON = 60  # days: China publishes next year's schedule late in the year
 
@@ -30,6 +30,11 @@ class Planner:
         self.store = store
         self.outbox = Outbox(store)
         self.trading = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
+        # Late payouts are read again only when what they depend on moved (the local day,
+        # the payouts' revision, the push settings): a tick must not pay for 400 of them.
+        self._late_for: tuple[object, ...] | None = None
+        self._late_keys: frozenset[str] = frozenset()
+        self._repeating: frozenset[str] | None = None  # the alarm keys last kept repeating
 
     @functools.cached_property
     def calendar(self) -> BusinessCalendar:
@@ -46,22 +51,42 @@ class Planner:
             queued += self._queue(
                 lambda lang, n=notice: messages.alarm(a, n.kind, n.key, lang, ctx),
                 a.at, severity=messages.SEVERITY[notice.level])  # fmt: skip
-        late = payouts.late(self.store, a.at.astimezone(self.cfg.zone).date())
-        self.outbox.settle_repeats({n.key for n in a.notices} | {_late_key(p) for p in late})
-        for p in late:
-            amount = format_amount(p.amount, p.currency)
-            queued += self._queue(
-                lambda lang, p=p, amount=amount: messages.payout_late(
-                    p.id, p.trading_day, amount, p.expected_on, lang),
-                a.at, "urgent")  # fmt: skip
+        queued += self._late_payouts(a)
+        active = frozenset(n.key for n in a.notices) | self._late_keys
+        if active != self._repeating:  # alarms are queued only here: nothing else to stop
+            self.outbox.settle_repeats(set(active))
+            self._repeating = active
         if self._closing_due(a):
             queued += self._closing(a)
         return queued
 
     # -- helpers
 
+    def _late_payouts(self, a: Assessment) -> int:
+        """An alarm per late payout, all in one transaction, when the late set may have
+        changed; otherwise not even read."""
+        today = a.at.astimezone(self.cfg.zone).date()
+        late_for = (today, payouts.revision(self.store), self.cfg.notify, self.cfg.panel.locale)
+        if late_for == self._late_for:
+            return 0
+        late = payouts.late(self.store, today)
+        puts: list[Put] = []
+        for p in late:
+            amount = format_amount(p.amount, p.currency)
+            puts += self._puts(
+                lambda lang, p=p, amount=amount: messages.payout_late(
+                    p.id, p.trading_day, amount, p.expected_on, lang),
+                a.at, "urgent")  # fmt: skip
+        queued = self.outbox.put_many(puts, a.at)
+        self._late_for, self._late_keys = late_for, frozenset(_late_key(p) for p in late)
+        return queued
+
     def _queue(self, draft_for: object, now: datetime, severity: str) -> int:
-        queued = 0
+        return self.outbox.put_many(self._puts(draft_for, now, severity), now)
+
+    def _puts(self, draft_for: object, now: datetime, severity: str) -> list[Put]:
+        """The draft for each target that wants this severity, in the target's language."""
+        puts = []
         for t in self.cfg.notify.targets:
             if LEVEL_ORDER[severity] < LEVEL_ORDER[t.min_level]:
                 continue
@@ -69,9 +94,8 @@ class Planner:
             repeat = (
                 self.cfg.notify.repeat_minutes if d.kind == "alarm" and d.level == "urgent" else 0
             )
-            queued += self.outbox.put(d, target_id(t.url), now, due=self._after_quiet(now, d),
-                                      repeat_minutes=repeat)  # fmt: skip
-        return queued
+            puts.append(Put(d, target_id(t.url), self._after_quiet(now, d), repeat))
+        return puts
 
     def _after_quiet(self, now: datetime, d: Draft) -> datetime:
         """Below urgent, a message written in quiet hours waits until they end."""
@@ -121,9 +145,8 @@ class Planner:
         """Every settled batch gets its expected payout date (once), push targets or not:
         the page and `settle-guard payouts` show them too. The latest few settlements are
         looked at, so a batch settled just before a restart or a day's end is not missed."""
-        for s in self.store.settlements(limit=10):
-            if s.state != "ok" or payouts.recorded(self.store, s.id):
-                continue
+        for sid in payouts.unrecorded(self.store, newest=10):
+            s = self.store.settlement(sid)
             t = s.totals_settled
             if t is None:  # the terminal's settled totals are unknown: no amount to expect
                 continue

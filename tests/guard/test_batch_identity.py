@@ -18,7 +18,7 @@ from pi_agent.guard.batches import BatchBook
 from pi_agent.guard.settle import SettlementExecutor
 from pi_agent.guard.tradingday import TradingCalendar
 from pi_agent.sim import SimServer, SimTerminal
-from pi_agent.store import Store
+from pi_agent.store import MIGRATIONS, Store
 from pi_agent.terminal import BatchTotals, CardTypeTotal
 from pi_agent.terminal.zvt import ZvtTerminal
 from pi_agent.zvt.messages import EndOfDay
@@ -153,12 +153,11 @@ def test_an_end_of_day_journaled_before_the_upgrade_is_judged_against_its_batch(
 
 def test_an_upgraded_store_keeps_its_batches(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    Store(path).close()
-    db = sqlite3.connect(path)  # back to schema 2 with one open batch, as the old version left it
+    db = sqlite3.connect(path, isolation_level=None)  # schema 2, as the old version left it
+    for script in MIGRATIONS[:2]:
+        db.executescript(script)
     db.executescript(
-        "DROP INDEX batches_seq; DROP INDEX settlements_batch;"
-        "ALTER TABLE batches DROP COLUMN ref; ALTER TABLE batches DROP COLUMN closed_why;"
-        "ALTER TABLE batches DROP COLUMN seq; PRAGMA user_version = 2;"
+        "PRAGMA user_version = 2;"
         "INSERT INTO batches VALUES ('T1:0001', '2026-11-22', '2026-11-22T08:00:00+00:00', NULL);"
     )
     db.close()
