@@ -128,7 +128,7 @@ def page_answers(port: int) -> bool:
         conn.close()
 
 
-def one_start(sim: SimServer, tmp: Path, procs: Path | None) -> Start:
+def one_start(sim: SimServer, tmp: Path, procs: Path | None, env: dict[str, str]) -> Start:
     """Start the service (moved into the cgroup by a shell before it execs Python) and
     wait for both the first poll and the page; times are from just before the spawn."""
     port = free_port()
@@ -141,38 +141,55 @@ def one_start(sim: SimServer, tmp: Path, procs: Path | None) -> Start:
                "--log-level", "warning"]  # fmt: skip
     if procs is not None:
         command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs), *command]
-    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
+    log = (tmp / "service.log").open("wb")
+
+    def failed(why: str) -> SystemExit:
+        return SystemExit(f"{why}; the service said:\n" + (tmp / "service.log").read_text())
+
     start = time.monotonic()
-    proc = subprocess.Popen(command, env=env, cwd=ROOT)
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=log)
     polled = answered = None
     try:
         while (polled is None or answered is None) and time.monotonic() - start < TIMEOUT:
             if proc.poll() is not None:
-                raise SystemExit(f"the service ended with {proc.returncode} during start")
+                raise failed(f"the service ended with {proc.returncode} during start")
             if polled is None:
                 polled = first_poll_at(Path(cfg.store.path))
             if answered is None and page_answers(port):
                 answered = time.monotonic()
             time.sleep(0.01)
         if polled is None or answered is None:
-            raise SystemExit(f"no first poll and page answer within {TIMEOUT:g} s")
+            raise failed(f"no first poll and page answer within {TIMEOUT:g} s")
         return Start(polled - start, answered - start)
     finally:
         proc.terminate()
         proc.wait(20)
+        log.close()
 
 
-def series(runs: int, procs: Path | None) -> list[Start]:
+def service_env(pycache: str | None) -> dict[str, str]:
+    """Mock pins; byte code in `pycache` (written by the warm-up run) as pip leaves it on an
+    appliance, or with None every start compiles the package from source."""
+    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def series(runs: int, procs: Path | None, byte_code: bool) -> list[Start]:
     found = []
-    for n in range(runs + 1):
-        with (
-            tempfile.TemporaryDirectory() as tmpdir,
-            SimServer(SimTerminal(clock=berlin_now), link=Path(tmpdir) / "t") as sim,
-        ):
-            sim.terminal.add_sale(1250)
-            result = one_start(sim, Path(tmpdir), procs)
-        if n:  # the first run is a warm-up: byte code and page cache, as on an appliance
-            found.append(result)
+    with tempfile.TemporaryDirectory() as pycache:
+        env = service_env(pycache if byte_code else None)
+        for n in range(runs + 1):
+            with (
+                tempfile.TemporaryDirectory() as tmpdir,
+                SimServer(SimTerminal(clock=berlin_now), link=Path(tmpdir) / "t") as sim,
+            ):
+                sim.terminal.add_sale(1250)
+                result = one_start(sim, Path(tmpdir), procs, env)
+            if n:  # the first run is a warm-up: byte code and page cache, as on an appliance
+                found.append(result)
     return found
 
 
@@ -191,8 +208,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="measured starts per setting")
     parser.add_argument("--unconfined-only", action="store_true")
+    parser.add_argument("--no-byte-code", dest="byte_code", action="store_false",
+                        help="compile the package from source at every start, as a source "
+                             "tree under PYTHONDONTWRITEBYTECODE=1 does")  # fmt: skip
     args = parser.parse_args()
-    report("start, unconfined", series(args.runs, None), targets=False)
+    if not args.byte_code:
+        print("every start compiles the package from source (--no-byte-code)")
+    report("start, unconfined", series(args.runs, None, args.byte_code), targets=False)
     if args.unconfined_only:
         return
     with cpu_quota() as (procs, how):
@@ -200,7 +222,11 @@ def main() -> None:
             print(f"start confined to 12 % of one core: not measured ({how}); "
                   "unconfined figures only")  # fmt: skip
             return
-        report(f"start confined to 12 % of one core ({how})", series(args.runs, procs), True)
+        report(
+            f"start confined to 12 % of one core ({how})",
+            series(args.runs, procs, args.byte_code),
+            True,
+        )
 
 
 if __name__ == "__main__":
