@@ -20,9 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## bench: poll round trip against the simulator (prints figures)
+## bench: poll round trip against the simulator, start-up, agent, push, page (prints figures)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
+	$(PY) bench/bench_start.py
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_notify.py
 	$(PY) bench/bench_web.py

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import __version__, cliargs
 
@@ -93,6 +93,58 @@ def _resolve(args: argparse.Namespace) -> None:
     args.currency = args.currency or 978
 
 
+class _LazyParser(cliargs.Parser):
+    """A subcommand's parser that gets its arguments only when that subcommand is parsed or
+    its help shown, so a command imports just the modules it runs (a Pi Zero pays ~1 s
+    at every start for the simulator and the notify commands otherwise)."""
+
+    fill: Callable[[], None] | None = None
+
+    def _filled(self) -> None:
+        fill, self.fill = self.fill, None
+        if fill is not None:
+            fill()
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._filled()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._filled()
+        return super().format_help()
+
+
+def _fill_sim(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from .sim import cli as sim_cli
+
+    sim_cli.add_arguments(add("sim", LAZY_HELP["sim"]))
+
+
+def _fill_notify(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from .notify import cli as notify_cli
+
+    notify_cli.add_arguments(add)
+
+
+def _fill_selftest(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from . import selftest
+
+    selftest.add_arguments(add("selftest", selftest.HELP), _terminal_options)
+
+
+# Commands whose arguments live in their own modules, with the help line the command list
+# shows before those modules load (a test checks it against each module's own).
+LAZY_HELP = {
+    "sim": "run the built-in terminal simulator",
+    "notify": "push messages: send a test, deliver what waits, acknowledge",
+    "report": "print (or --send) the closing report of a day",
+    "payouts": "expected payouts; mark one received",
+    "selftest": "test the lights, buzzer, OLED, clock, RTC and the terminal's port",
+}
+_FILLS = {"sim": _fill_sim, "notify": _fill_notify, "report": _fill_notify,
+          "payouts": _fill_notify, "selftest": _fill_selftest}  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cliargs.Parser(
         prog="settle-guard",
@@ -101,16 +153,34 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_LazyParser
+    )
+    made: dict[str, _LazyParser] = {}
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+        p = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        made[name] = cast(_LazyParser, p)
+        return p
+
+    def lazy(name: str) -> None:
+        add(name, LAZY_HELP[name])
+
+        def fill() -> None:
+            def described(name: str, help_text: str) -> argparse.ArgumentParser:
+                made[name].fill = None  # one module may fill several commands
+                made[name].description = help_text
+                return made[name]
+
+            _FILLS[name](described)
+
+        made[name].fill = fill
 
     _terminal_options(add("status", "show the terminal's status"))
     _terminal_options(add("totals", "show the open batch (count and amount per card type)"))
@@ -137,15 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="config file (env SETTLE_GUARD_CONFIG; default "
                              "/var/lib/settle-guard/config.toml)")  # fmt: skip
 
-    from .sim import cli as sim_cli
-
-    sim_cli.add_arguments(add("sim", "run the built-in terminal simulator"))
-    from .notify import cli as notify_cli
-
-    notify_cli.add_arguments(add)
-    from . import selftest
-
-    selftest.add_arguments(add("selftest", selftest.HELP), _terminal_options)
+    for name in LAZY_HELP:
+        lazy(name)
     passwd = add("passwd", "set the web page's admin password, or --reset it and its API tokens")
     passwd.add_argument("--config", metavar="PATH", default=os.environ.get("SETTLE_GUARD_CONFIG"),
                         help="config file (env SETTLE_GUARD_CONFIG)")  # fmt: skip

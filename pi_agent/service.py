@@ -22,6 +22,7 @@ from .terminal.zvt import ZvtTerminal
 
 log = logging.getLogger("settle-guard")
 BOOT_RESET_SECONDS = 5.0  # hold the button this long at start to reset the web password
+FIRST_POLL_WAIT = 2.0  # seconds; a terminal that does not answer must not keep the page away
 
 
 def build_panel(cfg: config.Config, agent: Agent) -> PanelSink:
@@ -39,8 +40,8 @@ class Guard:
     terminal: ZvtTerminal
     store: Store
     agent: Agent
-    panel: Any
     deliverer: Deliverer
+    panel: Any = None  # see attach_panel
 
     @classmethod
     def build(cls, cfg: config.Config, clock: Clock, fast: float | None) -> Guard:
@@ -51,17 +52,32 @@ class Guard:
         )  # fmt: skip
         store = Store(cfg.store.path)
         agent = Agent(cfg, clock, terminal, store, speed=fast or 1.0)
-        panel = agent.panel = build_panel(cfg, agent)
         deliverer = Deliverer(cfg, clock, speed=fast or 1.0).start()
         agent.on_queued = deliverer.wake
-        return cls(cfg, terminal, store, agent, panel, deliverer)
+        return cls(cfg, terminal, store, agent, deliverer)
+
+    def attach_panel(self) -> Any:
+        """The OLED, light, buzzer and button, once the first poll and the page are under
+        way: loading luma, PIL and gpiozero takes about half a second on a Pi Zero."""
+        self.panel = self.agent.panel = build_panel(self.cfg, self.agent)
+        self.agent.post(self.agent.tick)  # show the state now, not at the next tick
+        return self.panel
 
     def stop(self) -> None:
         self.agent.stop()
         self.deliverer.stop()
-        self.panel.close()
+        if self.panel is not None:
+            self.panel.close()
         self.terminal.close()
         self.store.close()
+
+
+def first_poll_done(agent: Agent, seconds: float = FIRST_POLL_WAIT) -> bool:
+    """Wait (at most `seconds`) until the loop has made its first poll: on a Pi Zero,
+    importing beside it holds the poll up far longer than it holds up the import."""
+    done = threading.Event()
+    agent.post(done.set)  # the loop works in order: start() posted the poll first
+    return done.wait(seconds)
 
 
 def held_at_boot(button: Any, seconds: float = BOOT_RESET_SECONDS, step: float = 0.05) -> bool:
@@ -101,17 +117,22 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: (stopping.set(), wake.set()))
     guard = Guard.build(cfg, clock, fast)
-    if held_at_boot(guard.panel.button.button):  # physical access: forget the web password
-        guard.panel.button.confirm.asked_at = None  # the hold was not a "settle now?"
-        log.warning("button held at start: web password and %d API token(s) cleared",
-                    reset_web_access(cfg))  # fmt: skip
     web = _Web(path, lambda: (reloading.set(), wake.set()))
+    booting = True
     try:
         while True:
             log.info("guarding %s (cutoff %s %s)", cfg.terminal.port,
                      cfg.schedule.cutoff.strftime("%H:%M"), cfg.schedule.timezone)  # fmt: skip
             guard.agent.start()
-            web.follow(guard)  # after the start: loading Flask must not delay the first poll
+            first_poll_done(guard.agent)  # loading Flask beside it would slow it down
+            web.follow(guard)
+            panel = guard.attach_panel()
+            web.follow(guard)  # the page's setup code and panel tests go to the new panel
+            if booting and held_at_boot(panel.button.button):  # physical access
+                panel.button.confirm.asked_at = None  # the hold was not a "settle now?"
+                log.warning("button held at start: web password and %d API token(s) cleared",
+                            reset_web_access(cfg))  # fmt: skip
+            booting = False
             wake.wait()
             wake.clear()
             if stopping.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -184,3 +185,50 @@ def test_bad_arguments_are_exit_2_without_traceback(args: list[str], needle: str
     assert done.returncode == 2
     assert needle in done.stderr
     assert "Traceback" not in done.stderr
+
+
+HEAVY = ("pi_agent.sim", "pi_agent.notify.cli", "flask", "apprise", "holidays")
+
+
+@pytest.mark.parametrize("argv", [[], ["run", "--help"], ["run"], ["status", "--port", "x"]])
+def test_parsing_a_command_imports_only_what_it_runs(argv: list[str]) -> None:
+    """The service starts on a Pi Zero: each module loaded before the first poll costs it."""
+    script = f"""
+import contextlib, io, sys
+from pi_agent import cli
+parser = cli.build_parser()
+if {argv!r}:
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
+        parser.parse_args({argv!r})
+print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_each_command_lists_the_help_line_its_module_gives() -> None:
+    from pi_agent import cli
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    listed = {a.dest: a.help for a in commands._choices_actions}
+    for name in cli.LAZY_HELP:
+        sub = commands.choices[name]
+        sub.format_help()  # loads the module that defines the command's arguments
+        assert sub.description == listed[name], name
+    assert "--dwell" in commands.choices["selftest"].format_help()
+    assert "--fault" in commands.choices["sim"].format_help()
+    assert "--date" in commands.choices["report"].format_help()
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [(["sim", "--help"], "--random-sales"), (["payouts", "--help"], "--fee-max"),
+     (["selftest", "--help"], "--dwell")],
+)  # fmt: skip
+def test_lazily_filled_commands_still_show_their_options(argv: list[str], needle: str) -> None:
+    done = run(*argv)
+    assert done.returncode == 0, done.stderr
+    assert needle in done.stdout

@@ -14,6 +14,7 @@ import pytest
 
 from pi_agent import config
 from pi_agent.config import Config, ConfigError, from_dict, load, save
+from pi_agent.notify import holiday_data
 
 
 def errors_of(data: dict) -> list[str]:
@@ -283,3 +284,44 @@ def test_start_up_leaves_the_temp_file_of_a_save_in_progress(tmp_path: Path) -> 
         os.close(dir_fd)
     load(path)
     assert not busy.exists()
+
+
+@pytest.mark.parametrize(
+    ("calendar", "expected"),
+    [
+        ({"country": "XX"}, "[calendar] country: 'XX' is not known to the holidays package"),
+        ({"country": "DE", "subdivision": "ZZ"}, "[calendar] subdivision: 'ZZ' is not a "
+                                                 "subdivision of DE"),
+        ({"country": "DE", "financial": "XQQQ"}, "[calendar] financial: 'XQQQ' is not a "
+                                                 "financial calendar"),
+    ],
+)  # fmt: skip
+def test_calendar_codes_are_checked_without_a_helper_process(
+    calendar: dict, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard's start must not wait seconds for the holidays package or a process."""
+
+    def no_process(*_: object, **__: object) -> None:
+        raise AssertionError("validating a config started a process")
+
+    monkeypatch.setattr(subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    monkeypatch.setitem(sys.modules, "holidays", None)  # importing the package fails
+    holiday_data.supported.cache_clear()
+    [error] = errors_of({"calendar": calendar})
+    assert error.startswith(expected), error
+    assert from_dict({"calendar": {"country": "CN"}}).calendar.country == "CN"
+    assert from_dict({"calendar": {"country": "de", "subdivision": "by",
+                                   "financial": "xecb"}}).calendar.subdivision == "BY"  # fmt: skip
+
+
+def test_config_check_names_a_bad_country_code(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save(Config(), path)
+    path.write_text(path.read_text().replace('country = "DE"', 'country = "QQ"'))
+    bad = run_cli("check", "--config", str(path))
+    assert bad.returncode == 7
+    assert bad.stderr.strip() == (
+        f"settle-guard: {path}: [calendar] country: 'QQ' is not known to the holidays package "
+        "(e.g. CN, DE, US)"
+    )

@@ -82,3 +82,25 @@ print(bad)
     first, second = out.stdout.splitlines()
     assert first == "2026-10-08 False"  # after Golden Week (1-7 Oct 2026)
     assert "[calendar] financial" in second and "XQQQ" in second
+
+
+def test_the_shipped_codes_are_the_packages_own() -> None:
+    """Config validation uses the shipped list; a holidays upgrade that changes its codes
+    fails here until `python -m pi_agent.notify.holiday_data --write-codes` is run."""
+    shipped, package = holiday_data.supported(), holiday_data.supported_here()
+    assert {k: set(v) for k, v in shipped["countries"].items()} == {
+        k: set(v) for k, v in package["countries"].items()
+    }
+    assert set(shipped["financial"]) == set(package["financial"])
+
+
+def test_codes_with_spaces_and_long_lists_survive_the_shipped_format() -> None:
+    known = {"countries": {"AU": ["ACT", "NSW Western"], "XY": [f"S{n:03d}" for n in range(80)],
+                           "ZZ": []},
+             "financial": ["XECB"]}  # fmt: skip
+    text = holiday_data.codes_source(known)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    namespace: dict[str, str] = {}
+    exec(text, namespace)
+    assert holiday_data._parse_codes(namespace["COUNTRIES"]) == known["countries"]
+    assert list(holiday_data._parse_codes(namespace["FINANCIAL"])) == known["financial"]
