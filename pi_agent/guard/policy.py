@@ -213,8 +213,11 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
         now, cfg, cal, day, obs, overdue=overdue, demands=demands_settle, near_limit=near_limit
     )
     ready = status is None or status.condition in (Condition.READY, Condition.NEEDS_END_OF_DAY)
+    # A batch the journal has settled ok is never sent again, even while the terminal still
+    # shows it (unverified): otherwise every tick past its cutoff would try once more.
     if (settle_why is not None and open_batch and answering and ready and not obs.settling
-            and not obs.open_outcome and _retry_due(now, cfg, history)):  # fmt: skip
+            and not obs.open_outcome and history.last_state != "ok"
+            and _retry_due(now, cfg, history)):  # fmt: skip
         actions.append(Action(ActionKind.SETTLE, settle_why))
     if (cfg.settle.mode == "ask" and open_batch and not tomorrows and not obs.settle_cancelled
             and window_start(cal, day, cfg.settle.at) <= now < cutoff):  # fmt: skip

@@ -92,8 +92,11 @@ class SettlementExecutor:
         else:
             why = "the terminal could not repeat its end-of-day"
         if last is not None and not last.empty:
-            first = before.get("first_receipt")
+            first, tid = before.get("first_receipt"), before.get("terminal_id")
             same = first is None or last.first_receipt is None or last.first_receipt == first
+            # A receipt from another terminal (swapped while the outcome was open) is never
+            # ours, however its numbers look: terminals without receipt numbers match any.
+            same = same and (tid is None or last.terminal_id is None or last.terminal_id == tid)
             if same and last.count >= before.get("count", 0):
                 return last.to_json(), "settled totals from the terminal's repeated receipt"
             why = "the terminal's last end-of-day is not this batch's"

@@ -240,3 +240,61 @@ def test_settled_totals_that_cannot_be_known_are_not_made_up(zvt) -> None:
     [decided] = executor.resolve_open()
     assert decided.state == "ok" and decided.totals_settled is None
     assert "settled totals unknown" in decided.note and "7.00" in decided.note
+
+
+def test_killed_after_the_end_of_day_ran_then_fewer_sales_is_settled_once(rig) -> None:
+    """The end-of-day ran, the process died before its answer, a sale came before the
+    restart: the journal says settled (with the terminal's totals), the new sale stays open
+    and is settled once, by an end-of-day of its own."""
+    sim, terminal, store, executor = rig
+    for amount in (700, 300):
+        sim.terminal.add_sale(amount)
+    before = terminal.totals()
+    store.journal_intent(T0.date(), executor.identify(before), before.to_json(), "crash", T0)
+    sim.terminal.handle(EndOfDay())
+    executor.clock.advance(timedelta(seconds=30))
+    sim.terminal.add_sale(700)  # fewer sales than before: cannot be the same batch grown
+    [decided] = executor.resolve_open()
+    assert decided.state == "ok", decided.note
+    record = executor.settle("after restart")
+    assert record.state == "ok" and record.batch_key != decided.batch_key
+    assert sim.terminal.settlements == 2
+    assert record.totals_settled["total_minor"] == 700
+
+
+def test_a_batch_across_the_wrap_whose_answer_was_lost_gets_its_own_totals(zvt) -> None:
+    sim, terminal, store, executor = zvt
+    sim.terminal.next_receipt = 9998
+    for amount in (100, 200, 300):  # receipts 9998, 9999, 0001
+        sim.terminal.add_sale(amount)
+    before = terminal.totals()
+    assert before.count == 3
+    store.journal_intent(T0.date(), executor.identify(before), before.to_json(), "crash", T0)
+    sim.terminal.handle(EndOfDay())
+    [decided] = executor.resolve_open()
+    assert decided.state == "ok"
+    assert decided.totals_settled["total_minor"] == 600
+    assert decided.totals_settled["count"] == 3
+    assert executor.settle("again") is None and sim.terminal.settlements == 1
+
+
+@pytest.fixture
+def unnumbered(tmp_path: Path):
+    yield from rigged(tmp_path, receipt_numbers="none")
+
+
+def test_another_terminals_end_of_day_is_not_taken_for_the_lost_one(unnumbered) -> None:
+    """The answer was lost, then the terminal was swapped: the new one's last end-of-day
+    (more sales, no receipt numbers) is not the settled totals of our batch."""
+    sim, terminal, store, executor = unnumbered
+    sim.terminal.add_sale(700)
+    before = terminal.totals()
+    store.journal_intent(T0.date(), executor.identify(before), before.to_json(), "crash", T0)
+    sim.terminal.batch.clear()  # the replacement terminal, with an end-of-day of its own
+    sim.terminal.terminal_id = "29005555"
+    for amount in (5000, 5000):
+        sim.terminal.add_sale(amount)
+    sim.terminal.handle(EndOfDay())
+    [decided] = executor.resolve_open()
+    assert decided.totals_settled is None, decided.totals_settled
+    assert "settled totals unknown" in decided.note
