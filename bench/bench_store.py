@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from pi_agent import config  # noqa: E402
 from pi_agent.agent import Agent  # noqa: E402
 from pi_agent.clock import FakeClock  # noqa: E402
+from pi_agent.guard.batches import BatchBook  # noqa: E402
 from pi_agent.notify import payouts  # noqa: E402
 from pi_agent.notify.outbox import Draft, Outbox  # noqa: E402
 from pi_agent.store import HEARTBEAT, Store  # noqa: E402
@@ -70,6 +71,9 @@ class StubTerminal:
     def status(self) -> TerminalStatus:
         return STATUS
 
+    def watch(self, beat: object) -> None:
+        pass  # no dialogue ever runs long here
+
     def totals(self) -> BatchTotals:
         return BatchTotals(self.batch.currency, self.batch.total, self.batch.cards,
                            self.batch.first_receipt, self.batch.last_receipt,
@@ -85,7 +89,9 @@ def generate(store: Store, days: int = DAYS, seed: int = 7) -> None:
     """`days` days of a small shop, as the agent stores them now."""
     rng = random.Random(seed)
     outbox = Outbox(store)
+    book = BatchBook(store)  # names batches as the agent's poll does
     receipt = 0
+    key = None
     for n in range(days):
         day = FIRST_DAY + timedelta(days=n)
         # open every day, a few sales spread over eleven hours: most polls see nothing new
@@ -102,7 +108,7 @@ def generate(store: Store, days: int = DAYS, seed: int = 7) -> None:
                 sales.append((rng.choice(CARDS), rng.randint(250, 9000)))
                 t = totals(sales, at, receipt)
                 store.add_reading("totals", t.to_json(), at)
-                store.batch_opened(f"29001006:{receipt - len(sales) + 1:04d}", day, at)
+                key = book.identify(t, at, day)
             if rng.random() < 0.002:  # the odd unanswered poll
                 store.add_reading("failure", {"error": "no answer (T3)"}, at)
             if at >= beat:
@@ -110,8 +116,8 @@ def generate(store: Store, days: int = DAYS, seed: int = 7) -> None:
                 store.add_reading("totals", totals(sales, at, receipt).to_json(), at)
                 beat += HEARTBEAT
             at += timedelta(minutes=1)
-        if sales:
-            settle(store, day, totals(sales, local(day, 22, 30), receipt), receipt)
+        if sales and key is not None:
+            settle(store, day, totals(sales, local(day, 22, 30), receipt), receipt, key)
             sales.clear()
             store.add_reading("totals", totals([], local(day, 22, 31), receipt).to_json(),
                               local(day, 22, 31))  # fmt: skip
@@ -124,8 +130,7 @@ def generate(store: Store, days: int = DAYS, seed: int = 7) -> None:
             outbox.sent(m, local(day, 22, 35))
 
 
-def settle(store: Store, day: date, t: BatchTotals, receipt: int) -> None:
-    key = f"29001006:{t.first_receipt:04d}"
+def settle(store: Store, day: date, t: BatchTotals, receipt: int, key: str) -> None:
     at = local(day, 22, 30)
     s = store.journal_intent(day, key, t.to_json(), "auto", at)
     lines = [f"{c.card:<20}{c.count:>5}{c.amount / 100:>12.2f}" for c in t.cards]
