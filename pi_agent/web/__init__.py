@@ -31,6 +31,7 @@ def create_app(
     auth: AuthStore,
     *,
     throttle: Throttle | None = None,
+    api_throttle: Throttle | None = None,
     setup: SetupCode | None = None,
 ) -> Flask:
     from flask import Flask, request
@@ -48,8 +49,10 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
     )  # fmt: skip
     setup = setup or SetupCode(control.show_setup_code)
-    app.extensions["settle-guard"] = common.Web(control, Path(config_path), auth,
-                                                throttle or Throttle(), setup)  # fmt: skip
+    throttle = throttle or Throttle()
+    api_throttle = api_throttle or Throttle(clock=throttle.clock)
+    app.extensions["settle-guard"] = common.Web(control, Path(config_path), auth, throttle,
+                                                api_throttle, setup)  # fmt: skip
     if not auth.has_password():
         setup.ensure()  # the display shows the code from the start
 

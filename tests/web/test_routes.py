@@ -276,7 +276,7 @@ def test_history_pages_and_csv(rig: Rig) -> None:
 
 
 def test_api_status_history_and_errors(rig: Rig) -> None:
-    _, token = rig.auth.create_token("tablet")
+    _, token = rig.auth.create_token("tablet", {"read", "settle"})
     api = rig.app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
     status = api.get("/api/v1/status", headers=auth).json
