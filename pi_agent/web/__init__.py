@@ -34,9 +34,10 @@ def create_app(
     api_throttle: Throttle | None = None,
     setup: SetupCode | None = None,
 ) -> Flask:
-    from flask import Flask, request
+    from flask import Flask, Response, request
 
     from . import csrf
+    from .hosts import OwnNames
     from .views import api, common, pages, settings, signin
 
     app = Flask(__name__)
@@ -55,6 +56,14 @@ def create_app(
                                                 api_throttle, setup)  # fmt: skip
     if not auth.has_password():
         setup.ensure()  # the display shows the code from the start
+    own = OwnNames()
+
+    @app.before_request
+    def known_host() -> Response | None:
+        """First of all: a page under a foreign name (DNS rebinding) is never served."""
+        if own.allows(request.environ.get("HTTP_HOST", ""), control.cfg.web.allowed_hosts):
+            return None
+        return Response(common.t("unknown-host") + "\n", 400, mimetype="text/plain")
 
     app.before_request(csrf.protect)
     app.before_request(common.first_run)

@@ -155,6 +155,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "logout-all": ("Log out everywhere", "退出所有会话"),
     "logged-out-all": ("Every session has ended.", "所有会话均已结束。"),
     "ack-ok": ("Acknowledged.", "已确认。"),
+    "unknown-host": ("unknown host: open the page by the guard's own name or address",
+                     "未知主机名：请使用设备自己的名称或地址打开页面"),
 }  # fmt: skip
 
 
