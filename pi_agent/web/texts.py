@@ -157,6 +157,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ack-ok": ("Acknowledged.", "已确认。"),
     "unknown-host": ("unknown host: open the page by the guard's own name or address",
                      "未知主机名：请使用设备自己的名称或地址打开页面"),
+    "restore-deep": ("it is nested too deeply", "嵌套层级过深"),
 }  # fmt: skip
 
 

@@ -27,7 +27,7 @@ def url_for_rule(rule) -> str:
             value = "events"
         if arg == "code":
             value = "en"
-        url = re.sub(rf"<(?:\w+:)?{arg}>", value, url)
+        url = re.sub(rf"<(?:[^:>]+:)?{arg}>", value, url)
     return url
 
 

@@ -79,8 +79,11 @@ def acknowledge() -> Any:
 @bp.route("/settle", methods=["POST"])
 @needs("settle")
 def settle() -> Any:
-    body = request.get_json(silent=True) or {}
-    if body.get("confirm") is not True:
+    try:
+        body = request.get_json(silent=True) or {}
+    except RecursionError:  # JSON nested thousands deep
+        body = {}
+    if not isinstance(body, dict) or body.get("confirm") is not True:
         return {"error": 'send {"confirm": true} to settle the open batch now'}, 400
     log.info("settle now requested through the API by %r", g.token.name)
     outcome = web().control.settle()

@@ -17,6 +17,7 @@ from ..control import Busy, Control, Outcome
 from ..texts import LANGS, text
 
 F = TypeVar("F", bound=Callable[..., Any])
+ID_MAX = 2**63 - 1  # SQLite's largest row id: a route's <int(max=ID_MAX):...> 404s beyond it
 
 
 @dataclass

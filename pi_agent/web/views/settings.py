@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from ... import config
 from .. import forms
 from ..auth import SCOPES, password_problem
-from .common import check_password, log_in, log_out, login_required, t, web
+from .common import ID_MAX, check_password, log_in, log_out, login_required, t, web
 
 bp = Blueprint("settings", __name__)
 log = logging.getLogger("settle-guard.web")
@@ -92,6 +92,9 @@ def restore() -> Any:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         flash(t("restore-bad").format(type(exc).__name__), "error")
         return redirect(url_for("settings.edit")), 303
+    except RecursionError:  # arrays nested thousands deep: tomllib recurses per level
+        flash(t("restore-bad").format(t("restore-deep")), "error")
+        return redirect(url_for("settings.edit")), 303
     except config.ConfigError as exc:
         flash(t("restore-bad").format("; ".join(str(e) for e in exc.errors)), "error")
         return redirect(url_for("settings.edit")), 303
@@ -155,7 +158,7 @@ def create_token() -> Any:
     return render_template("access.html", tokens=web().auth.tokens(), new_token=token)
 
 
-@bp.route("/access/tokens/<int:token_id>/delete", methods=["POST"])
+@bp.route(f"/access/tokens/<int(max={ID_MAX}):token_id>/delete", methods=["POST"])
 @login_required
 def delete_token(token_id: int) -> Any:
     if web().auth.delete_token(token_id):

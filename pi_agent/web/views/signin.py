@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -13,6 +14,9 @@ from .common import client, log_in, log_out, logged_in, t, throttled, web
 
 bp = Blueprint("signin", __name__)
 log = logging.getLogger("settle-guard.web")
+# Where the language switch may lead back to: a path of this page, nothing a browser could
+# read as another host (//x, /\x, or /<tab>/x, which browsers strip to //x).
+SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.-]*")
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -75,4 +79,4 @@ def language(code: str) -> Any:
     if code in LANGS:
         session["lang"] = code
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+    return redirect(back if SAFE_NEXT.fullmatch(back) else "/")
