@@ -150,6 +150,9 @@ class StoreConfig:
 class WebConfig:
     enabled: bool = True  # the technician's page; Flask is imported only when it is on
     listen: str = "0.0.0.0:8080"  # on the shop LAN; "127.0.0.1:8080" keeps it on the Pi
+    # Names the page answers to besides its own (hostname, hostname.local, settleguard.local,
+    # its addresses, localhost): e.g. a name the shop's router gives it. No ports.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,25 @@ def _store_path(value: Any) -> str:
     return path
 
 
+def _hosts(value: Any) -> tuple[str, ...]:
+    """Host names or IP addresses, without a port (a port is never part of the check)."""
+    import ipaddress
+
+    if not isinstance(value, list | tuple):
+        raise ValueError('must be a list of names such as ["till.shop.lan"]')
+    names = tuple(str(item).strip().lower() for item in value)
+    for name in names:
+        try:
+            ok = bool(re.fullmatch(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?", name)) or bool(
+                ipaddress.IPv6Address(name)
+            )
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{name!r} is not a host name or address (without a port)")
+    return names
+
+
 def _code(value: Any) -> str:
     if not isinstance(value, str) or not (value == "" or value.replace("-", "").isalnum()):
         raise ValueError(f"{value!r} is not a code such as DE, BY or XECB")
@@ -418,7 +440,7 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "payout_days": _int_between(0, 10), "extra_holidays": _dates,
                  "extra_workdays": _dates},
     "store": {"path": _store_path, "retention_days": _int_between(30, 3650)},
-    "web": {"enabled": _bool, "listen": _listen},
+    "web": {"enabled": _bool, "listen": _listen, "allowed_hosts": _hosts},
 }  # fmt: skip
 _SECTION_CLASSES = {
     "terminal": TerminalConfig, "schedule": ScheduleConfig, "warnings": WarningsConfig,

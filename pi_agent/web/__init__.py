@@ -32,11 +32,13 @@ def create_app(
     auth: AuthStore,
     *,
     throttle: Throttle | None = None,
+    api_throttle: Throttle | None = None,
     setup: SetupCode | None = None,
 ) -> Flask:
-    from flask import Flask, request
+    from flask import Flask, Response, request
 
     from . import csrf
+    from .hosts import OwnNames
     from .views import api, common, pages, settings, signin
 
     app = Flask(__name__)
@@ -49,10 +51,20 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
     )  # fmt: skip
     setup = setup or SetupCode(control.show_setup_code)
-    app.extensions["settle-guard"] = common.Web(control, Path(config_path), auth,
-                                                throttle or Throttle(), setup)  # fmt: skip
+    throttle = throttle or Throttle()
+    api_throttle = api_throttle or Throttle(clock=throttle.clock)
+    app.extensions["settle-guard"] = common.Web(control, Path(config_path), auth, throttle,
+                                                api_throttle, setup)  # fmt: skip
     if not auth.has_password():
         setup.ensure()  # the display shows the code from the start
+    own = OwnNames()
+
+    @app.before_request
+    def known_host() -> Response | None:
+        """First of all: a page under a foreign name (DNS rebinding) is never served."""
+        if own.allows(request.environ.get("HTTP_HOST", ""), control.cfg.web.allowed_hosts):
+            return None
+        return Response(common.t("unknown-host") + "\n", 400, mimetype="text/plain")
 
     app.before_request(csrf.protect)
     app.before_request(common.first_run)

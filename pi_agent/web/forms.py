@@ -68,6 +68,7 @@ CHOICES = {
     ("panel", "locale"): config.LOCALES,
     ("settle", "mode"): config.SETTLE_MODES,
 }
+WORDS = {("web", "allowed_hosts")}  # lists typed as words separated by spaces
 KINDS = {
     "bool": "bool",
     "int": "int",
@@ -84,7 +85,7 @@ KINDS = {
 class Field:
     section: str
     name: str
-    kind: str  # bool int time opt-time text choice secret weekdays dates targets
+    kind: str  # bool int time opt-time text choice secret weekdays dates words targets
     value: Any  # what the input shows
     choices: tuple[str, ...] = ()
 
@@ -98,6 +99,8 @@ def _kind(section: str, f: dataclasses.Field[Any]) -> str:
         return "secret"
     if (section, f.name) in CHOICES:
         return "choice"
+    if (section, f.name) in WORDS:
+        return "words"
     return KINDS.get(str(f.type), "text")
 
 
@@ -112,6 +115,8 @@ def _shown(value: Any, kind: str) -> Any:
         return value.strftime("%H:%M") if value else ""
     if kind == "dates":
         return " ".join(d.isoformat() for d in value)
+    if kind == "words":
+        return " ".join(value)
     if kind == "weekdays":
         return list(value)
     return value
@@ -160,7 +165,7 @@ def to_data(form: MultiDict[str, str], current: config.Config) -> dict[str, Any]
             elif field.kind == "int":
                 raw = form.get(field.key, "").strip()
                 section[field.name] = int(raw) if re.fullmatch(r"-?\d+", raw) else raw
-            elif field.kind == "dates":
+            elif field.kind in ("dates", "words"):
                 section[field.name] = form.get(field.key, "").replace(",", " ").split()
             elif field.kind == "opt-time" and not form.get(field.key, "").strip():
                 section.pop(field.name, None)

@@ -148,6 +148,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "token-deleted": ("Token deleted.", "令牌已删除。"), "name-needed": ("Give it a name.",
                                                                     "请填写名称。"),
     "created": ("Created", "创建时间"), "last-used": ("Last used", "最近使用"),
+    "scopes": ("May", "权限"), "scope-read": ("read status and history", "读取状态和记录"),
+    "scope-acknowledge": ("acknowledge (snooze the buzzer)", "确认（暂停蜂鸣器）"),
+    "scope-settle": ("settle now", "立即结算"),
+    "scope-needed": ("Choose what the token may do.", "请选择令牌的权限。"),
+    "revoke-help": ("Revoke these API tokens too (anyone who knew the old password may have "
+                    "made them):", "同时撤销以下 API 令牌（知道旧密码的人可能创建过它们）："),
+    "tokens-revoked": ("{} API token(s) revoked.", "已撤销 {} 个 API 令牌。"),
+    "sessions": ("Sessions", "会话"),
+    "sessions-help": ("A session ends after 30 minutes without use, after 12 hours in any case, "
+                      "at logout and when the password changes.",
+                      "会话在 30 分钟未使用后、最长 12 小时后、退出时以及修改密码时结束。"),
+    "logout-all": ("Log out everywhere", "退出所有会话"),
+    "logged-out-all": ("Every session has ended.", "所有会话均已结束。"),
+    "ack-ok": ("Acknowledged.", "已确认。"),
+    "unknown-host": ("unknown host: open the page by the guard's own name or address",
+                     "未知主机名：请使用设备自己的名称或地址打开页面"),
+    "restore-deep": ("it is nested too deeply", "嵌套层级过深"),
 }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from pi_agent.terminal.zvt import ZvtTerminal
 from pi_agent.web import create_app
 from pi_agent.web.auth import AuthStore, SetupCode, Throttle
 from pi_agent.web.control import AgentControl
+from pi_agent.web.server import WebServer
 from pi_agent.zvt.timers import Timeouts
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -71,8 +73,8 @@ class Rig:
         self.reloads = 0
         self.control = AgentControl(self.agent, self.panel, reload=self._reload,
                                     address=("127.0.0.1", "8080"), push_timeout=20)  # fmt: skip
-        self.auth = AuthStore(tmp_path / "web.db")
         self.time = FakeTime()
+        self.auth = AuthStore(tmp_path / "web.db", clock=self.time)
         self.throttle = Throttle(clock=self.time)
         self.setup = SetupCode(self.control.show_setup_code)
         self.app = create_app(self.control, self.config_path, self.auth,
@@ -114,6 +116,24 @@ class Rig:
         self.store.close()
         self.auth.close()
         self.sim.stop()
+
+
+@contextmanager
+def served(rig: Rig, threads: int = 12) -> Iterator[str]:
+    """The rig's app behind the real waitress server on a loopback port the OS picks."""
+    server = WebServer(rig.app, "127.0.0.1:0", threads=threads).start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def page_csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
 
 
 def flashes(html: str) -> list[str]:

@@ -91,7 +91,7 @@ def test_settle_now_needs_confirmation_and_the_password(rig: Rig) -> None:
 
 def test_settle_through_the_api(rig: Rig) -> None:
     rig.sim.terminal.add_sale(899)
-    _, token = rig.auth.create_token("back office")
+    _, token = rig.auth.create_token("back office", {"read", "settle"})
     api = rig.app.test_client()
     r = api.post("/api/v1/settle", headers={"Authorization": f"Bearer {token}"},
                  json={"confirm": True})  # fmt: skip

@@ -27,7 +27,7 @@ def url_for_rule(rule) -> str:
             value = "events"
         if arg == "code":
             value = "en"
-        url = re.sub(rf"<(?:\w+:)?{arg}>", value, url)
+        url = re.sub(rf"<(?:[^:>]+:)?{arg}>", value, url)
     return url
 
 
@@ -277,7 +277,7 @@ def test_history_pages_and_csv(rig: Rig) -> None:
 
 
 def test_api_status_history_and_errors(rig: Rig) -> None:
-    _, token = rig.auth.create_token("tablet")
+    _, token = rig.auth.create_token("tablet", {"read", "settle"})
     api = rig.app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
     status = api.get("/api/v1/status", headers=auth).json

@@ -30,7 +30,7 @@ def test_no_secret_in_any_page_api_answer_or_log(
     try:
         rig.sim.terminal.add_sale(1234)
         rig.login()
-        _, token = rig.auth.create_token("phone")
+        _, token = rig.auth.create_token("phone", {"read"})
         # Actions first, so their traces are in the history pages and the logs.
         for url in ("/tests/poll", "/tests/buzzer", "/tests/oled", "/actions/sign-in",
                     "/actions/clock"):  # fmt: skip

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from .. import csrf
@@ -18,7 +17,7 @@ from ..control import Busy, Control, Outcome
 from ..texts import LANGS, text
 
 F = TypeVar("F", bound=Callable[..., Any])
-SESSION_HOURS = 12
+ID_MAX = 2**63 - 1  # SQLite's largest row id: a route's <int(max=ID_MAX):...> 404s beyond it
 
 
 @dataclass
@@ -26,7 +25,8 @@ class Web:
     control: Control
     config_path: Path
     auth: AuthStore
-    throttle: Throttle
+    throttle: Throttle  # passwords and setup codes typed into the page's forms
+    api_throttle: Throttle  # bad API tokens: apart, so neither can lock the other out
     setup: SetupCode
 
 
@@ -53,19 +53,36 @@ def client() -> str:
 
 
 def logged_in() -> bool:
-    w = web()
-    started = session.get("at", 0)
-    return (session.get("auth") == w.auth.generation and w.auth.has_password()
-            and time.time() - started < SESSION_HOURS * 3600)  # fmt: skip
+    """Whether this request's session is alive on the server (once per request)."""
+    if "logged_in" not in g:
+        sid, auth = session.get("sid"), web().auth
+        # The OLED mirror reloads itself every 2 s: an open dashboard alone is not a
+        # technician at work, so it does not hold off the idle timeout.
+        touch = request.endpoint != "pages.oled"
+        g.logged_in = (
+            isinstance(sid, str) and auth.has_password() and auth.session_alive(sid, touch)
+        )
+    return bool(g.logged_in)
+
+
+def log_out() -> None:
+    """End the session on the server (a saved cookie is worth nothing after), keep the
+    language."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        web().auth.end_session(sid)
+    chosen = session.get("lang")
+    session.clear()
+    if chosen:
+        session["lang"] = chosen
+    g.logged_in = False
 
 
 def log_in() -> None:
-    """A fresh session (no fixation): new CSRF token, bound to the password's generation."""
-    chosen = session.get("lang")
-    session.clear()
-    session["auth"], session["at"] = web().auth.generation, time.time()
-    if chosen:
-        session["lang"] = chosen
+    """A fresh session (no fixation): a new id known to the server, a new CSRF token."""
+    log_out()
+    session["sid"] = web().auth.start_session()
+    g.logged_in = True
     csrf.token()
 
 
@@ -95,18 +112,21 @@ def first_run() -> Any:
     return redirect(url_for("signin.setup"))
 
 
+def throttled(wait: float) -> str:
+    return t("throttled").format(int(wait) + 1)
+
+
 def check_password(field: str = "password") -> str | None:
     """The re-typed password of a sensitive action: None if right, else a text to show.
     Wrong guesses count towards the client's throttle like failed logins."""
     w = web()
-    wait = w.throttle.wait(client())
-    if wait > 0:
-        return t("throttled", **{}).format(int(wait) + 1)
     given = request.form.get(field, "")
     if not given:
         return t("password-needed")
+    wait = w.throttle.attempt(client())
+    if wait > 0:
+        return throttled(wait)
     if not w.auth.check_password(given):
-        w.throttle.failed(client())
         return t("login-wrong")
     w.throttle.succeeded(client())
     return None

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from ...money import format_amount, format_minor
 from .. import history
 from ..chart import turnover_svg
-from .common import check_password, login_required, run_action, say, t, web
+from .common import ID_MAX, check_password, login_required, run_action, say, t, web
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("settle-guard.web")
@@ -89,8 +89,8 @@ def run_test(name: str) -> Any:
     }
     if name == "push":
         index = request.form.get("target", "")
-        if not index.isdigit():
-            abort(400)
+        if not (index.isascii() and index.isdecimal() and len(index) <= 4):  # not "²", not 10**30
+            abort(404)
         outcome = control.push_test(int(index) - 1)  # queued: answered at once
         if not outcome.ok:
             say(outcome)
@@ -157,7 +157,7 @@ def history_page() -> Any:
     )
 
 
-@bp.route("/history/payouts/<int:payout_id>/received", methods=["POST"])
+@bp.route(f"/history/payouts/<int(max={ID_MAX}):payout_id>/received", methods=["POST"])
 @login_required
 def mark_received(payout_id: int) -> Any:
     run_action(lambda: web().control.mark_received(payout_id))

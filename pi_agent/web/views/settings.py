@@ -11,9 +11,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from ... import config
 from .. import forms
-from ..auth import password_problem
+from ..auth import SCOPES, password_problem
 from ..server import bind_problem
-from .common import check_password, log_in, login_required, t, web
+from .common import ID_MAX, check_password, log_in, log_out, login_required, t, web
 
 bp = Blueprint("settings", __name__)
 log = logging.getLogger("settle-guard.web")
@@ -112,6 +112,9 @@ def restore() -> Any:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         flash(t("restore-bad").format(type(exc).__name__), "error")
         return redirect(url_for("settings.edit")), 303
+    except RecursionError:  # arrays nested thousands deep: tomllib recurses per level
+        flash(t("restore-bad").format(t("restore-deep")), "error")
+        return redirect(url_for("settings.edit")), 303
     except config.ConfigError as exc:
         flash(t("restore-bad").format("; ".join(str(e) for e in exc.errors)), "error")
         return redirect(url_for("settings.edit")), 303
@@ -136,26 +139,46 @@ def change_password() -> Any:
     if problem:
         flash(problem, "error")
         return redirect(url_for("settings.access")), 303
-    web().auth.set_password(request.form["new"])
-    log_in()  # this session goes on; every other one ends with the old generation
-    log.info("admin password changed on the web page")
+    auth = web().auth
+    auth.set_password(request.form["new"])  # ends every session
+    log_in()  # this one goes on, under a new id
+    revoke = {int(i) for i in request.form.getlist("revoke") if i.isdecimal() and len(i) < 19}
+    gone = sum(auth.delete_token(i) for i in revoke)
+    log.info("admin password changed on the web page; %d API token(s) revoked", gone)
     flash(t("password-changed"), "ok")
+    if gone:
+        flash(t("tokens-revoked").format(gone), "ok")
     return redirect(url_for("settings.access")), 303
+
+
+@bp.route("/access/logout-all", methods=["POST"])
+@login_required
+def logout_all() -> Any:
+    """Every session ends, this one too (API tokens are revoked one by one)."""
+    web().auth.end_sessions()
+    log_out()
+    log.info("logged out everywhere from the web page")
+    flash(t("logged-out-all"), "ok")
+    return redirect(url_for("signin.login")), 303
 
 
 @bp.route("/access/tokens", methods=["POST"])
 @login_required
 def create_token() -> Any:
+    """A token does what its scopes allow without a password, so choosing them needs one."""
     name = request.form.get("name", "").strip()[:60]
-    if not name:
-        flash(t("name-needed"), "error")
+    scopes = [s for s in request.form.getlist("scope") if s in SCOPES]
+    problem = (t("name-needed") if not name else t("scope-needed") if not scopes
+               else check_password())  # fmt: skip
+    if problem:
+        flash(problem, "error")
         return redirect(url_for("settings.access")), 303
-    _, token = web().auth.create_token(name)
-    log.info("API token created for %r", name)
+    _, token = web().auth.create_token(name, scopes)
+    log.info("API token created for %r with scopes %s", name, ", ".join(scopes))
     return render_template("access.html", tokens=web().auth.tokens(), new_token=token)
 
 
-@bp.route("/access/tokens/<int:token_id>/delete", methods=["POST"])
+@bp.route(f"/access/tokens/<int(max={ID_MAX}):token_id>/delete", methods=["POST"])
 @login_required
 def delete_token(token_id: int) -> Any:
     if web().auth.delete_token(token_id):

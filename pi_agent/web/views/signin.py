@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from ..auth import password_problem
 from ..texts import LANGS
-from .common import client, log_in, logged_in, t, web
+from .common import client, log_in, log_out, logged_in, t, throttled, web
 
 bp = Blueprint("signin", __name__)
 log = logging.getLogger("settle-guard.web")
-
-
-def _throttled() -> str | None:
-    wait = web().throttle.wait(client())
-    return t("throttled").format(int(wait) + 1) if wait > 0 else None
+# Where the language switch may lead back to: a path of this page, nothing a browser could
+# read as another host (//x, /\x, or /<tab>/x, which browsers strip to //x).
+SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9/_.-]*")
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -27,23 +26,22 @@ def setup() -> Any:
         return redirect(url_for("pages.dashboard"))
     error = None
     if request.method == "POST":
-        error = _throttled()
-        if error is None and not w.setup.matches(request.form.get("code", "")):
-            w.throttle.failed(client())
-            log.warning("wrong setup code from %s", client())
-            error = t("setup-wrong")
-        if error is None:
-            problem = password_problem(request.form.get("password", ""),
-                                       request.form.get("again", ""))  # fmt: skip
-            error = t(problem) if problem else None
-        if error is None:
+        password = request.form.get("password", "")
+        problem = password_problem(password, request.form.get("again", ""))
+        error = t(problem) if problem else None
+        wait = w.throttle.attempt(client()) if error is None else 0.0
+        if wait > 0:
+            error = throttled(wait)
+        elif error is None and w.setup.redeem(request.form.get("code", ""),
+                                              lambda: w.auth.set_password(password)):  # fmt: skip
             w.throttle.succeeded(client())
-            w.auth.set_password(request.form["password"])
-            w.setup.clear()
             log.info("admin password set from %s", client())
             log_in()
             flash(t("setup-done"), "ok")
             return redirect(url_for("pages.dashboard"))
+        elif error is None:
+            log.warning("wrong setup code from %s", client())
+            error = t("setup-wrong")
     return render_template("setup.html", error=error), 400 if error else 200
 
 
@@ -54,14 +52,15 @@ def login() -> Any:
         return redirect(url_for("pages.dashboard"))
     error = None
     if request.method == "POST":
-        error = _throttled()
-        if error is None and w.auth.check_password(request.form.get("password", "")):
+        wait = w.throttle.attempt(client())
+        if wait > 0:
+            error = throttled(wait)
+        elif w.auth.check_password(request.form.get("password", "")):
             w.throttle.succeeded(client())
             log_in()
             log.info("login from %s", client())
             return redirect(url_for("pages.dashboard"))
-        if error is None:
-            w.throttle.failed(client())
+        else:
             log.warning("failed login from %s", client())
             error = t("login-wrong")
     status = 429 if error and error != t("login-wrong") else 401 if error else 200
@@ -70,10 +69,7 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    chosen = session.get("lang")
-    session.clear()
-    if chosen:
-        session["lang"] = chosen
+    log_out()
     flash(t("logged-out"), "ok")
     return redirect(url_for("signin.login"))
 
@@ -83,4 +79,4 @@ def language(code: str) -> Any:
     if code in LANGS:
         session["lang"] = code
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+    return redirect(back if SAFE_NEXT.fullmatch(back) else "/")

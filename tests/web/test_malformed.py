@@ -1,0 +1,61 @@
+"""Hostile input gets a clear 4xx, never a redirect elsewhere nor a 500: the language
+switch's `next`, out-of-range ids, odd digits and a restore nested 5,000 deep."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from .conftest import PASSWORD, Rig, bearer, flashes
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("back", ["/\t/evil.example", "/\\evil.example", "//evil.example",
+                                  "https://evil.example/", "/\r\n/evil.example", "/ /evil",
+                                  "/%09/evil.example", "javascript:alert(1)", ""])  # fmt: skip
+def test_the_language_switch_never_leads_elsewhere(rig: Rig, back: str) -> None:
+    rig.csrf()
+    r = rig.post("/lang/en", {"next": back})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_the_language_switch_goes_back_to_the_page(rig: Rig) -> None:
+    rig.csrf()
+    assert rig.post("/lang/zh-CN", {"next": "/history"}).headers["Location"] == "/history"
+
+
+@pytest.mark.parametrize("url", [f"/access/tokens/{HUGE}/delete",
+                                 f"/history/payouts/{HUGE}/received"])  # fmt: skip
+def test_out_of_range_ids_are_not_found(rig: Rig, url: str) -> None:
+    rig.login()
+    assert rig.post(url).status_code == 404
+
+
+@pytest.mark.parametrize("target", ["²", "١", HUGE, "-1"])
+def test_a_push_target_that_does_not_exist_is_not_found(rig: Rig, target: str) -> None:
+    rig.login()
+    r = rig.post("/tests/push", {"target": target})
+    assert r.status_code == 404
+
+
+def test_a_restore_nested_5000_deep_is_a_form_error(rig: Rig) -> None:
+    rig.login()
+    before = rig.config_path.read_bytes()
+    deep = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+    r = rig.post("/config/restore", {"file": (io.BytesIO(deep.encode()), "deep.toml"),
+                                     "password": PASSWORD},
+                 content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 303
+    said = " ".join(flashes(rig.client.get("/config").get_data(True)))
+    assert "nested too deeply" in said
+    assert rig.config_path.read_bytes() == before and rig.reloads == 0
+
+
+def test_json_nested_5000_deep_is_a_bad_request(rig: Rig) -> None:
+    _, token = rig.auth.create_token("office", {"settle"})
+    r = rig.app.test_client().post("/api/v1/settle", headers=bearer(token),
+                                   data="[" * 5000 + "]" * 5000,
+                                   content_type="application/json")  # fmt: skip
+    assert r.status_code == 400 and rig.sim.terminal.settlements == 0
