@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 SNOOZE = timedelta(minutes=10)
 MAINTENANCE_EVERY = timedelta(minutes=30)  # sign-in / clock setting, at most this often
+FIRST_CONNECT_WAIT = 3.0  # seconds the first poll waits for the port to open
 
 
 class PanelSink(Protocol):
@@ -341,7 +342,7 @@ class Agent:
         # The loop starts first: the first poll runs while APScheduler is still importing
         # (a third of a second on a Pi Zero).
         self._thread = threading.Thread(target=self._loop, name="guard loop", daemon=True)
-        self.post(self.poll)
+        self.post(self._first_poll)
         self.post(self.tick)
         # The daily job's first run is a day away: a Pi restarted every night would never
         # prune without this one, after the first poll so a big prune never delays it.
@@ -365,6 +366,12 @@ class Agent:
         self._scheduler = sched
         sched.start()
         return self
+
+    def _first_poll(self) -> None:
+        """The port is still opening at start (its own thread): give it a moment rather
+        than count a failure that only says we asked too soon."""
+        self.terminal.wait_connected(FIRST_CONNECT_WAIT)
+        self.poll()
 
     def _loop(self) -> None:
         while True:

@@ -311,3 +311,30 @@ def test_a_tick_with_400_late_payouts_costs_what_one_without_does(rig: Rig) -> N
     tick()  # the late alarms whose payout arrived stop repeating
     left = "SELECT COUNT(*) FROM outbox WHERE key LIKE 'payout-late:%' AND repeat_minutes > 0"
     assert rig.store.db.execute(left).fetchone()[0] == 0
+
+
+def test_the_first_poll_waits_for_the_port_to_open(tmp_path: Path) -> None:
+    """At start the port opens on its own thread: the first poll is not a failure for that."""
+    import threading
+    import time
+
+    link = tmp_path / "term"
+    terminal = ZvtTerminal(str(link), timeouts=FAST, backoff=(0.05, 0.1))
+    store = Store(tmp_path / "guard.db")
+    agent = Agent(config.Config(), FakeClock(berlin(20, 9)), terminal, store)
+    sim = SimServer(SimTerminal(), link=link, timeouts=FAST)
+    opener = threading.Timer(0.5, sim.start)  # the adapter shows up a moment after start
+    opener.start()
+    try:
+        agent.start()
+        deadline = time.monotonic() + 5
+        while agent.state.last_poll_at is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert agent.state.last_poll_at is not None
+        assert agent.state.failures == 0 and agent.state.status is not None
+    finally:
+        opener.join()
+        agent.stop()
+        store.close()
+        terminal.close()
+        sim.stop()
