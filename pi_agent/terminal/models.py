@@ -81,12 +81,14 @@ class BatchIdentity:
                              (self.first_receipt, earlier.first_receipt)):  # fmt: skip
             if mine is not None and theirs is not None and mine != theirs:
                 return False
-        if self.count < earlier.count:
-            return False  # a batch only grows (a reversal is a transaction of its own)
         if self.last_receipt is not None and earlier.last_receipt is not None:
-            return receipts_between(earlier.last_receipt, self.last_receipt,
-                                    self.receipt_cycle) is not None  # fmt: skip
-        return True
+            # Receipts say it best: the last one moved forward (across a wrap, but never by
+            # half the cycle: a terminal that restarts at 0001 after an end-of-day goes back).
+            # The count may drop: some terminals net a reversal out of the totals.
+            span = receipts_between(earlier.last_receipt, self.last_receipt, self.receipt_cycle)
+            half = (self.receipt_cycle or 0) // 2
+            return span is not None and (not half or span <= half)
+        return self.count >= earlier.count  # without receipts: a batch only grows
 
 
 def receipts_between(first: int, last: int, cycle: int | None) -> int | None:

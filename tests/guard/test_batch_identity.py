@@ -298,3 +298,21 @@ def test_another_terminals_end_of_day_is_not_taken_for_the_lost_one(unnumbered) 
     [decided] = executor.resolve_open()
     assert decided.totals_settled is None, decided.totals_settled
     assert "settled totals unknown" in decided.note
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "same"),
+    [
+        ((1, 5, 5), (1, 7, 7), True),  # grew
+        ((1, 5, 5), (1, 6, 4), True),  # a reversal netted out of the count: receipts go on
+        ((9990, 9999, 10), (9990, 3, 13), True),  # across the wrap
+        ((1, 5, 5), (1, 2, 2), False),  # per-batch numbering: a new batch from 0001
+        ((1, 5, 5), (1, 4, 5), False),  # the last receipt went back
+        ((1, 5, 5), (2, 6, 5), False),  # another first receipt
+        ((None, None, 5), (None, None, 6), True),  # no receipts: a batch only grows
+        ((None, None, 5), (None, None, 4), False),
+    ],
+)
+def test_continuity(earlier, later, same) -> None:
+    a, b = (totals(f, last, n, n * 100).identity for f, last, n in (earlier, later))
+    assert b.continues(a) is same
