@@ -346,8 +346,10 @@ def port_url(value: Any, *, link: bool = False) -> str:
         return url
     if url.startswith("socket://"):
         host, sep, port = url.removeprefix("socket://").rpartition(":")
-        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host) and port.isdigit()
-                and 1 <= int(port) <= 65535):  # fmt: skip
+        # ASCII digits: isdigit() also passes "²" (int() then raises) and full-width
+        # digits, which int() reads but pyserial never opens.
+        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host)
+                and re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65535):  # fmt: skip
             raise ValueError(f"{shown} is not socket://HOST:PORT (no path, no options)")
         return url
     if "://" in url or not url.startswith("/"):
