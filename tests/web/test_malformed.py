@@ -1,6 +1,6 @@
 """Hostile input gets a clear 4xx, never a redirect elsewhere nor a 500: the language
-switch's `next`, out-of-range ids, odd digits, numbers of 5,000 digits and a restore
-nested 5,000 deep."""
+switch's `next`, out-of-range ids, odd digits, numbers of 5,000 digits, and restores
+nested 5,000 deep or with a date-time for a date."""
 
 from __future__ import annotations
 
@@ -60,16 +60,23 @@ def test_a_number_field_of_5000_digits_is_a_field_error(rig: Rig) -> None:
     assert r.status_code == 303 and config.load(rig.config_path).poll.interval_seconds == 120
 
 
-def test_a_restore_nested_5000_deep_is_a_form_error(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("toml", "said"),
+    [
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        # A TOML date-time where a date belongs: once written, the file could not be read back.
+        ("[calendar]\nextra_workdays = [1979-05-27T07:32:00]\n", "extra_workdays"),
+    ],
+    ids=["nested-5000-deep", "date-time-for-a-date"],
+)
+def test_a_hostile_restore_is_a_form_error(rig: Rig, toml: str, said: str) -> None:
     rig.login()
     before = rig.config_path.read_bytes()
-    deep = "x = " + "[" * 5000 + "]" * 5000 + "\n"
-    r = rig.post("/config/restore", {"file": (io.BytesIO(deep.encode()), "deep.toml"),
+    r = rig.post("/config/restore", {"file": (io.BytesIO(toml.encode()), "backup.toml"),
                                      "password": PASSWORD},
                  content_type="multipart/form-data")  # fmt: skip
     assert r.status_code == 303
-    said = " ".join(flashes(rig.client.get("/config").get_data(True)))
-    assert "nested too deeply" in said
+    assert said in " ".join(flashes(rig.client.get("/config").get_data(True)))
     assert rig.config_path.read_bytes() == before and rig.reloads == 0
 
 
