@@ -22,7 +22,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -311,6 +311,10 @@ def _dates(value: Any) -> tuple[date, ...]:
         raise ValueError('must be a list of dates such as ["2027-02-06"]')
     days = []
     for item in value:
+        # A TOML date-time is a datetime, which is a date too: refused, or it could not be
+        # sorted beside the dates nor written back as one.
+        if isinstance(item, datetime):
+            raise ValueError(f"{item.isoformat()!r} is not a date YYYY-MM-DD (no time)")
         try:
             days.append(item if isinstance(item, date) else date.fromisoformat(str(item)))
         except ValueError:
@@ -346,8 +350,10 @@ def port_url(value: Any, *, link: bool = False) -> str:
         return url
     if url.startswith("socket://"):
         host, sep, port = url.removeprefix("socket://").rpartition(":")
-        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host) and port.isdigit()
-                and 1 <= int(port) <= 65535):  # fmt: skip
+        # ASCII digits: isdigit() also passes "²" (int() then raises) and full-width
+        # digits, which int() reads but pyserial never opens.
+        if not (sep and re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host)
+                and re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65535):  # fmt: skip
             raise ValueError(f"{shown} is not socket://HOST:PORT (no path, no options)")
         return url
     if "://" in url or not url.startswith("/"):

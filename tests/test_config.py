@@ -179,6 +179,15 @@ def test_the_web_section_defaults_to_the_lan_on_8080_and_round_trips(tmp_path: P
     assert "[web] enabled: 'yes' is not true or false" in errors_of({"web": {"enabled": "yes"}})
 
 
+@pytest.mark.parametrize("days", [["1979-05-27T07:32:00Z"], ["1979-05-27T07:32:00Z", "1979-05-28"]])
+def test_a_date_time_is_not_a_holiday(days: list[str]) -> None:
+    """TOML has date-times besides dates; one in the list is a field error, never a date
+    that cannot be written back (nor one that cannot be sorted beside the others)."""
+    text = "[calendar]\nextra_holidays = [" + ", ".join(days) + "]\n"
+    [error] = errors_of(tomllib.loads(text))
+    assert error.startswith("[calendar] extra_holidays: "), error
+
+
 @pytest.mark.parametrize(
     "port",
     [
@@ -191,11 +200,17 @@ def test_the_web_section_defaults_to_the_lan_on_8080_and_round_trips(tmp_path: P
         "/dev/../etc/shadow",
         "/tmp/not-a-device",
         "ttyUSB0",
+        "socket://203.0.113.9:２０００７",  # full-width digits: pyserial cannot open them
+        "socket://203.0.113.9:²",
+        "socket://[::1]:1",
+        "SOCKET://203.0.113.9:20007",
+        "socket://%32%30%33.0.113.9:20007",
     ],
 )
 def test_the_terminal_port_is_a_device_or_a_tcp_address(port: str) -> None:
     [error] = errors_of({"terminal": {"port": port}})
     assert error.startswith("[terminal] port: "), error
+    assert "invalid literal" not in error, error  # said for the person, not by int()
 
 
 def test_allowed_terminal_ports(tmp_path: Path) -> None:

@@ -164,7 +164,9 @@ def to_data(form: MultiDict[str, str], current: config.Config) -> dict[str, Any]
                     section[field.name] = form[field.key]
             elif field.kind == "int":
                 raw = form.get(field.key, "").strip()
-                section[field.name] = int(raw) if re.fullmatch(r"-?\d+", raw) else raw
+                # Few digits (full-width ones from a Chinese IME too): int() raises on 4,300
+                # or more (a 500); longer stays text, and the field says it is not a number.
+                section[field.name] = int(raw) if re.fullmatch(r"-?\d{1,18}", raw) else raw
             elif field.kind in ("dates", "words"):
                 section[field.name] = form.get(field.key, "").replace(",", " ").split()
             elif field.kind == "opt-time" and not form.get(field.key, "").strip():

@@ -63,7 +63,8 @@ CLEANUP_SECONDS = 1  # how often the deadlines above are checked (waitress's def
 def _guarded_server(app: Any, host: str, port: int, threads: int) -> Any:
     """waitress's TCP server with the bounds above: a deadline for each request to arrive,
     a cap per client address, and at the total cap a new connection pushes out the oldest
-    one still sending its request (instead of waitress no longer accepting anyone)."""
+    one still sending its request, else the one idle longest (instead of waitress no
+    longer accepting anyone)."""
     from waitress.adjustments import Adjustments
     from waitress.channel import HTTPChannel
     from waitress.server import TcpWSGIServer
@@ -84,6 +85,11 @@ def _guarded_server(app: Any, host: str, port: int, threads: int) -> Any:
     def sending(channel: Any) -> bool:
         return channel.request_started is not None and not channel.requests
 
+    def idle(channel: Any) -> bool:
+        """A keep-alive connection between requests: nothing read, queued or to write."""
+        return (channel.request_started is None and not channel.requests
+                and not channel.total_outbufs_len)  # fmt: skip
+
     class Server(TcpWSGIServer):  # type: ignore[misc]
         channel_class = Channel
 
@@ -102,10 +108,17 @@ def _guarded_server(app: Any, host: str, port: int, threads: int) -> Any:
                 return
             if len(channels) >= MAX_CONNECTIONS:
                 waiting = [ch for ch in channels if sending(ch)]
-                if not waiting:
+                # Idle keep-alive connections too: else 200 of them, each sending one small
+                # request every 29 s, would keep every newcomer out (a browser just
+                # reconnects when its idle connection is gone).
+                resting = [ch for ch in channels if idle(ch)]
+                if waiting:
+                    min(waiting, key=lambda ch: ch.request_started).handle_close()
+                elif resting:
+                    min(resting, key=lambda ch: ch.last_activity).handle_close()
+                else:
                     conn.close()  # every place is serving a whole request: come back later
                     return
-                min(waiting, key=lambda ch: ch.request_started).handle_close()
             self.channel_class(self, conn, addr, self.adj, map=self._map)
 
         def maintenance(self, now: float) -> None:

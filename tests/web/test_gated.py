@@ -124,3 +124,21 @@ def test_what_run_would_refuse_is_a_field_error_and_nothing_is_saved(
     # The field is named; a long value is typed back in its box, never in the message.
     assert message in htmllib.unescape(said) and len(said) < 300, flashes(html)
     assert rig.config_path.read_bytes() == before and rig.reloads == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("web.listen", "127.0.0.1:{taken}"),
+                                              ("store.path", "{bad_place}")])  # fmt: skip
+def test_a_session_alone_cannot_probe_ports_or_files(
+    rig: Rig, tmp_path: Path, field: str, value: str
+) -> None:
+    """Whether a port is in use or a file exists is asked of this machine only after the
+    password: an open session alone learns nothing of the guard's ports and files."""
+    rig.login()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        value = value.format(bad_place=bad_place(tmp_path), taken=taken.getsockname()[1])
+        for wrong in ({}, {"confirm_password": "wrong wrong"}):
+            html = rig.post("/config", {**form_of(rig), field: value, **wrong}).get_data(True)
+            assert "in use by another program" not in html and "is not a folder" not in html
+            assert "needed for this" in html or "Wrong password" in html

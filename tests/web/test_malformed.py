@@ -1,5 +1,6 @@
 """Hostile input gets a clear 4xx, never a redirect elsewhere nor a 500: the language
-switch's `next`, out-of-range ids, odd digits and a restore nested 5,000 deep."""
+switch's `next`, out-of-range ids, odd digits, numbers of 5,000 digits, and restores
+nested 5,000 deep or with a date-time for a date."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import io
 
 import pytest
 
+from pi_agent import config
+
 from .conftest import PASSWORD, Rig, bearer, flashes
+from .test_routes import form_of
 
 HUGE = "99999999999999999999999"
 
@@ -40,16 +44,39 @@ def test_a_push_target_that_does_not_exist_is_not_found(rig: Rig, target: str) -
     assert r.status_code == 404
 
 
-def test_a_restore_nested_5000_deep_is_a_form_error(rig: Rig) -> None:
+@pytest.mark.parametrize("push", ["²", "1" * 5000, HUGE])
+def test_an_odd_push_test_id_on_the_tests_page_is_no_500(rig: Rig, push: str) -> None:
+    rig.login()
+    assert rig.client.get("/tests", query_string={"push": push}).status_code == 200
+
+
+def test_a_number_field_of_5000_digits_is_a_field_error(rig: Rig) -> None:
     rig.login()
     before = rig.config_path.read_bytes()
-    deep = "x = " + "[" * 5000 + "]" * 5000 + "\n"
-    r = rig.post("/config/restore", {"file": (io.BytesIO(deep.encode()), "deep.toml"),
+    r = rig.post("/config", {**form_of(rig), "poll.interval_seconds": "1" * 5000})
+    assert r.status_code == 400 and "is not a whole number" in r.get_data(True)
+    assert rig.config_path.read_bytes() == before and rig.reloads == 0
+    r = rig.post("/config", {**form_of(rig), "poll.interval_seconds": "１２０"})  # an IME's
+    assert r.status_code == 303 and config.load(rig.config_path).poll.interval_seconds == 120
+
+
+@pytest.mark.parametrize(
+    ("toml", "said"),
+    [
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        # A TOML date-time where a date belongs: once written, the file could not be read back.
+        ("[calendar]\nextra_workdays = [1979-05-27T07:32:00]\n", "extra_workdays"),
+    ],
+    ids=["nested-5000-deep", "date-time-for-a-date"],
+)
+def test_a_hostile_restore_is_a_form_error(rig: Rig, toml: str, said: str) -> None:
+    rig.login()
+    before = rig.config_path.read_bytes()
+    r = rig.post("/config/restore", {"file": (io.BytesIO(toml.encode()), "backup.toml"),
                                      "password": PASSWORD},
                  content_type="multipart/form-data")  # fmt: skip
     assert r.status_code == 303
-    said = " ".join(flashes(rig.client.get("/config").get_data(True)))
-    assert "nested too deeply" in said
+    assert said in " ".join(flashes(rig.client.get("/config").get_data(True)))
     assert rig.config_path.read_bytes() == before and rig.reloads == 0
 
 

@@ -102,3 +102,30 @@ def test_slow_connections_do_not_take_the_page_down(rig: Rig) -> None:
             for s in slow:
                 s.close()
             server.stop()
+
+
+def test_idle_keep_alive_connections_do_not_keep_a_visitor_out(rig: Rig) -> None:
+    """200 connections that each sent one whole request and now wait (one small request
+    every 29 s would keep them alive): a new visitor still gets the page."""
+    rig.auth.set_password(PASSWORD)
+    resting: list[http.client.HTTPConnection] = []
+    per = web_server.PER_CLIENT
+    with descriptors(1024):
+        server = WebServer(rig.app, "127.0.0.1:0").start()
+        try:
+            for n in range(2, 2 + web_server.MAX_CONNECTIONS // per):
+                for _ in range(per):
+                    source = (f"127.0.0.{n}", 0)
+                    conn = http.client.HTTPConnection(
+                        "127.0.0.1", server.port, timeout=5, source_address=source
+                    )
+                    conn.request("GET", "/login")
+                    conn.getresponse().read()  # keep-alive: the connection stays open
+                    resting.append(conn)
+            took, status, page = visit(server.port, "127.0.0.99")
+            assert status == 200 and 'name="password"' in page
+            assert took < 3.0, took
+        finally:
+            for conn in resting:
+                conn.close()
+            server.stop()

@@ -56,8 +56,11 @@ def oled() -> Response:
 def tests() -> Any:
     control = web().control
     pending = None
-    if request.args.get("push", "").isdigit():  # a push test on its way: its latest word
-        message_id = int(request.args["push"])
+    raw = request.args.get("push", "")
+    # A push test on its way: its latest word. ASCII and short: int() refuses "²" and
+    # numbers of 4,300 digits or more, which isdigit() lets through.
+    if raw.isascii() and raw.isdecimal() and len(raw) <= 19:
+        message_id = int(raw)
         pending = {"id": message_id, **_push_state(message_id)}
     return render_template("tests.html", targets=control.cfg.notify.targets, pending=pending)
 

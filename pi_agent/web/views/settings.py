@@ -53,11 +53,14 @@ def edit() -> Any:
     except config.ConfigError as exc:
         errors = forms.error_map(exc)
     else:
-        errors = machine_errors(new, current)
-        if not errors and forms.gated_changes(current, new):
+        # The password first: the machine's answers (a port in use, a file that exists)
+        # are about gated fields, and an open session alone may not probe them.
+        if forms.gated_changes(current, new):
             problem = check_password("confirm_password")
             if problem:
                 errors["confirm_password"] = problem
+        if not errors:
+            errors = machine_errors(new, current)
     if errors:
         flash(t("config-errors"), "error")
         page = render_template(
