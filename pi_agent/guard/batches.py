@@ -12,6 +12,7 @@ is the same batch (verification flags it), and settling it again is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 
@@ -31,9 +32,10 @@ class BatchBook:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def identify(self, totals: BatchTotals, now: datetime, day: date) -> str | None:
+    def identify(self, totals: BatchTotals, now: datetime,
+                 day: date | Callable[[], date]) -> str | None:  # fmt: skip
         """The name of the batch `totals` shows (None when it is empty). `day` is the trading
-        day a batch first seen now belongs to."""
+        day a batch first seen now belongs to (a callable: asked only for a new batch)."""
         newest = self.store.newest_batch()
         if totals.empty:
             if newest is not None and newest.closed_why != "empty":
@@ -55,7 +57,7 @@ class BatchBook:
         while self.store.batch_key_used(key):  # two batches within one second
             n += 1
             key = f"{base}-{n}"
-        self.store.batch_opened(key, day, now, asdict(ident))
+        self.store.batch_opened(key, day() if callable(day) else day, now, asdict(ident))
         return key
 
 

@@ -46,7 +46,7 @@ class SettlementExecutor:
     def identify(self, totals: BatchTotals) -> str | None:
         """The guard's name for the batch `totals` shows; None when it is empty."""
         now = self.clock.now()
-        return self.batches.identify(totals, now, self._day_for_new_batch(now))
+        return self.batches.identify(totals, now, lambda: self._day_for_new_batch(now))
 
     def _day_for_new_batch(self, now: datetime) -> date:
         day = self.calendar.trading_day(now)
