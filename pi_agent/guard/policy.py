@@ -78,25 +78,25 @@ def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
     return cutoff - lead
 
 
-def in_hours(local: time, start: time, end: time) -> bool:
-    """Whether local time-of-day `local` is in [start, end), which may wrap midnight."""
-    return start <= local < end if start <= end else local >= start or local < end
-
-
-def in_local_hours(now: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
-    """Whether instant `now` is in the daily local hours [start, end), which may wrap
-    midnight. Unlike comparing wall times, the hours stay one span when the clock goes
-    back: each bound is its first occurrence (as every configured time is), so quiet
-    hours are not left and re-entered, nor a closed shop reopened, in the repeated hour.
-    A bound in a spring-forward gap is the first instant after it."""
+def local_hours_end(now: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:
+    """If instant `now` is in the daily local hours [start, end), which may wrap midnight,
+    the instant they end; else None. Unlike comparing wall times, the hours stay one span
+    when the clock goes back: each bound is its first occurrence (as every configured time
+    is), so quiet hours are not left and re-entered, nor a closed shop reopened, in the
+    repeated hour. A bound in a spring-forward gap is the first instant after it."""
     if start == end:
-        return False
+        return None
     today = now.astimezone(zone).date()
     for on in (today - timedelta(days=1), today):
         ends_on = on + timedelta(days=1) if end < start else on
-        if resolve_local(on, start, zone) <= now < resolve_local(ends_on, end, zone):
-            return True
-    return False
+        close = resolve_local(ends_on, end, zone)
+        if resolve_local(on, start, zone) <= now < close:
+            return close
+    return None
+
+
+def in_local_hours(now: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
+    return local_hours_end(now, zone, start, end) is not None
 
 
 def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:

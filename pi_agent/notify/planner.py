@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 from ..config import Config, calendar_spec
 from ..guard.assessment import Assessment
-from ..guard.policy import in_hours, window_start
-from ..guard.tradingday import TradingCalendar, resolve_local
+from ..guard.policy import local_hours_end, window_start
+from ..guard.tradingday import TradingCalendar
 from ..money import format_amount
 from ..store import Store
 from . import holiday_data, messages, payouts
@@ -102,12 +102,9 @@ class Planner:
         n = self.cfg.notify
         if d.level == "urgent" or n.quiet_start is None or n.quiet_end is None:
             return now
-        local = now.astimezone(self.cfg.zone)
-        t = local.time()
-        if not in_hours(t, n.quiet_start, n.quiet_end):
-            return now
-        end_day = local.date() if t < n.quiet_end else local.date() + timedelta(days=1)
-        return resolve_local(end_day, n.quiet_end, self.cfg.zone)
+        # Instants, not wall times: the repeated hour of the autumn change stays quiet.
+        end = local_hours_end(now, self.cfg.zone, n.quiet_start, n.quiet_end)
+        return now if end is None else end
 
     def _closing_due(self, a: Assessment) -> bool:
         """From closing time on, once the day has ended one way or the other: the batch is

@@ -114,3 +114,26 @@ def test_a_bad_url_is_given_up_and_does_not_block_others(
     assert receiver.titles() == ["to good"]
     states = {r["target"]: r["state"] for r in outbox.history()}
     assert states[target_id(bad.url)] == "gone"
+
+
+def test_quiet_hours_hold_through_the_repeated_hour_of_the_autumn_change(tmp_path) -> None:
+    """Quiet 02:15-06:00 in Berlin on 25 Oct 2026: at 02:05 the second time round (CET)
+    the quiet hours began an hour ago; a wall-clock comparison would send now."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from pi_agent import config
+    from pi_agent.notify.outbox import Draft
+    from pi_agent.notify.planner import Planner
+    from pi_agent.store import Store
+
+    cfg = config.replace(config.Config(), "notify", quiet_start="02:15", quiet_end="06:00")
+    store = Store(tmp_path / "g.db")
+    try:
+        planner = Planner(cfg, store)
+        now = datetime(2026, 10, 25, 1, 5, tzinfo=UTC)  # 02:05 CET, after 02:15 CEST
+        assert now.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M %Z") == "02:05 CET"
+        due = planner._after_quiet(now, Draft("k", "report", "info", "t", "b"))
+        assert due == datetime(2026, 10, 25, 5, 0, tzinfo=UTC)  # 06:00 CET
+    finally:
+        store.close()
