@@ -232,7 +232,8 @@ class Agent:
     def _tell(self, a: Assessment, obs: Observations) -> None:
         try:
             self.planner.expect_payouts(a)
-            ctx = Context(self.cfg.zone, self.state.last_answer_at, obs.batch_day)
+            ctx = Context(self.cfg.zone, self.state.last_answer_at, obs.batch_day,
+                          self.cfg.terminal.protocol)  # fmt: skip
             if self.cfg.notify.targets and self.planner.after_tick(a, ctx):
                 self.on_queued()
         except Exception as exc:  # telling the owner must never stop the guard

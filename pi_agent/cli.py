@@ -45,6 +45,13 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
         "its journal in the config's store (exactly once) (env SETTLE_GUARD_CONFIG)",
     )
     p.add_argument(
+        "--protocol",
+        metavar="NAME",
+        default=os.environ.get("SETTLE_GUARD_PROTOCOL"),
+        help="terminal protocol, e.g. zvt (env SETTLE_GUARD_PROTOCOL; default: the config's, "
+        "else zvt)",
+    )
+    p.add_argument(
         "--port",
         metavar="URL",
         default=os.environ.get("SETTLE_GUARD_PORT"),
@@ -74,23 +81,38 @@ def _terminal_options(p: argparse.ArgumentParser) -> None:
 
 
 def _resolve(args: argparse.Namespace) -> None:
-    """Fill terminal settings: command line first, then the config file, then defaults."""
-    args.cfg = None
-    if args.config:
-        from . import config
+    """Fill terminal settings: command line first, then the config file, then defaults.
+    `args.cfg` is the config file's (None without one: settle then keeps no journal);
+    `args.session` the config the terminal is opened with, the command line's over it."""
+    import dataclasses
 
+    from . import config
+
+    args.cfg = None
+    base = config.Config()
+    if args.config:
         try:
-            args.cfg = config.load(args.config)
+            args.cfg = base = config.load(args.config)
         except config.ConfigError as exc:
             raise CliError(str(exc), EXIT_CONFIG) from None
-        term = args.cfg.terminal
-        args.port = args.port or term.port
-        args.password = args.password or term.password
-        args.baud = args.baud or term.baudrate
-        args.currency = args.currency or args.cfg.currency_code
-    args.password = args.password or "000000"
-    args.baud = args.baud or 9600
-    args.currency = args.currency or 978
+        args.port = args.port or base.terminal.port
+    changes: dict[str, Any] = {}
+    for name, value in (("protocol", args.protocol), ("password", args.password),
+                        ("baudrate", args.baud), ("currency", args.currency)):  # fmt: skip
+        if value is not None:
+            changes[name] = str(value) if name == "currency" else value
+    try:
+        session = config.replace(base, "terminal", **changes) if changes else base
+    except config.ConfigError as exc:
+        raise CliError("; ".join(map(str, exc.errors)), EXIT_USAGE) from None
+    # The port is checked when it is opened (a missing device is exit 3, not a usage error).
+    terminal = dataclasses.replace(session.terminal, port=args.port or session.terminal.port)
+    args.session = dataclasses.replace(session, terminal=terminal)
+
+
+# What each terminal command needs the protocol to offer.
+NEEDS = {"status": "status", "totals": "totals", "settle": "settle", "diag": "diagnosis",
+         "init": "sign-in"}  # fmt: skip
 
 
 class _LazyParser(cliargs.Parser):
@@ -255,27 +277,16 @@ def _batch_summary(totals: Any) -> str:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from .terminal import LineSettings, PortUnavailable
-    from .terminal.zvt import ZvtTerminal
-    from .zvt.timers import Timeouts
+    from .terminal import Capability, Use, open_terminal
+    from .terminal.registry import capabilities
 
     if not args.port:
         raise CliError("no port given: use --port URL or set SETTLE_GUARD_PORT", EXIT_USAGE)
-    timeouts = Timeouts(t2=args.timeout, t3=args.timeout)
-    terminal = ZvtTerminal(
-        args.port,
-        password=args.password,
-        currency=args.currency,
-        timeouts=timeouts,
-        line=LineSettings(baudrate=args.baud),
-        handshake=False,
-        backoff=(60.0, 60.0),
-    )
-    if not terminal.link.wait_settled(10.0) or not terminal.connected:
-        error = terminal.link.last_error or f"cannot open port {args.port}"
-        terminal.close()
-        raise PortUnavailable(error)
-    return terminal
+    protocol = args.session.terminal.protocol
+    need = NEEDS.get(args.command)
+    if need is not None and Capability(need) not in capabilities(protocol):
+        raise CliError(f"{protocol} terminals cannot do this ({need})", EXIT_USAGE)
+    return open_terminal(args.session, use=Use.COMMAND, timeout=args.timeout)
 
 
 def cmd_status(args: argparse.Namespace, terminal: Any) -> int:

@@ -39,6 +39,14 @@ DEFAULT_PATH = Path("/var/lib/settle-guard/config.toml")
 log = logging.getLogger(__name__)
 
 
+def protocol_of(name: str) -> Any:
+    """The registry's description of a terminal protocol (imported on first use: loading
+    the config module must not load a protocol)."""
+    from .terminal.registry import get
+
+    return get(name)
+
+
 def pin_map() -> dict[str, Any]:
     """hardware/pinmap.toml, shipped in the package: the one source of pin numbers."""
     with (resources.files("pi_agent") / "pinmap.toml").open("rb") as f:
@@ -50,12 +58,34 @@ _PINS = pin_map()
 
 @dataclass(frozen=True)
 class TerminalConfig:
+    """The terminal's section: the fields every protocol has, and the protocol's own.
+
+    The protocol's own fields (ZVT: password, baudrate, register) are declared and checked
+    by its registry entry (terminal/registry.py) and stay flat in `[terminal]`, so files
+    written before the registry load unchanged. `options` keeps only those that differ
+    from the protocol's defaults (a file that spells a default out equals one that does
+    not); read any of them as an attribute: `cfg.terminal.password`."""
+
     port: str = "/dev/ttyUSB0"
     protocol: str = "zvt"
-    password: str = field(default="000000", metadata={"secret": True})
-    baudrate: int = 9600
     currency: str = "EUR"
-    register: bool = True  # register at connect: progress messages to us, receipts stay put
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not dataclass fields.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        for key, value in self.options:
+            if key == name:
+                return value
+        protocol = protocol_of(self.protocol)
+        if name in protocol.defaults:
+            return protocol.defaults[name]
+        raise AttributeError(f"protocol {self.protocol!r} has no [terminal] setting {name!r}")
+
+    def settings(self) -> dict[str, Any]:
+        """The protocol's own fields, every one (defaults filled in), in declared order."""
+        return {**protocol_of(self.protocol).defaults, **dict(self.options)}
 
 
 @dataclass(frozen=True)
@@ -241,12 +271,6 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
-def _password(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 6 or not (value.isascii() and value.isdigit()):
-        raise ValueError("must be 6 digits, as set in the terminal")
-    return value
-
-
 def _timezone(value: Any) -> str:
     try:
         ZoneInfo(_text(value))
@@ -276,9 +300,11 @@ def _optional_time(value: Any) -> time | None:
     return None if value in (None, "") else _time(value)
 
 
-def _baud(value: Any) -> int:
-    if value not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
-        raise ValueError(f"{value!r} is not a supported speed (9600 or 115200 usually)")
+def _protocol(value: Any) -> str:
+    from .terminal.registry import names
+
+    if value not in names():
+        raise ValueError(f"{value!r} is not one of {', '.join(names())}")
     return value
 
 
@@ -421,8 +447,8 @@ def _code(value: Any) -> str:
 
 _PIN = _int_between(2, 27)
 PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "terminal": {"port": port_url, "protocol": _choice(("zvt",)), "password": _password,
-                 "baudrate": _baud, "currency": _currency, "register": _bool},
+    # Plus the protocol's own fields, from its registry entry (see _terminal).
+    "terminal": {"port": port_url, "protocol": _protocol, "currency": _currency},
     "schedule": {"timezone": _timezone, "trading_days": _weekdays, "opening": _time,
                  "closing": _time, "cutoff": _time},
     "warnings": {"amber_minutes": _int_between(1, 720), "red_minutes": _int_between(1, 720),
@@ -544,14 +570,21 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
             errors.append(FieldError(f"[{section}]", "must be a table"))
             continue
         values: dict[str, Any] = {}
+        rest: dict[str, Any] = {}
         for key, raw in given.items():
             if key not in parsers:
-                errors.append(FieldError(f"[{section}] {key}", "unknown setting"))
+                rest[key] = raw
                 continue
             try:
                 values[key] = parsers[key](raw)
             except ValueError as exc:
                 errors.append(FieldError(f"[{section}] {key}", str(exc)))
+        if section == "terminal" and "protocol" in given and "protocol" not in values:
+            rest = {}  # fields of a protocol we do not know: its error says it all
+        elif section == "terminal":
+            values["options"] = _terminal(values.get("protocol", "zvt"), rest, errors)
+            rest = {}
+        errors.extend(FieldError(f"[{section}] {key}", "unknown setting") for key in rest)
         sections[section] = _SECTION_CLASSES[section](**values)
     if errors:
         raise ConfigError(errors, source)
@@ -560,6 +593,29 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
     if errors:
         raise ConfigError(errors, source)
     return cfg
+
+
+def _terminal(
+    protocol: str, given: dict[str, Any], errors: list[FieldError]
+) -> tuple[tuple[str, Any], ...]:
+    """The protocol's own `[terminal]` fields, checked by its registry entry; only the
+    values that differ from its defaults are kept (see TerminalConfig)."""
+    described = protocol_of(protocol)
+    options = []
+    for key, raw in given.items():
+        setting = described.setting(key)
+        if setting is None:
+            errors.append(FieldError(f"[terminal] {key}", f"unknown setting for {protocol}"))
+            continue
+        try:
+            value = setting.parse(raw)
+        except ValueError as exc:
+            errors.append(FieldError(f"[terminal] {key}", str(exc)))
+            continue
+        if value != setting.default:
+            options.append((key, value))
+    order = [s.name for s in described.settings]
+    return tuple(sorted(options, key=lambda kv: order.index(kv[0])))
 
 
 def _writable_file(path: Path) -> str | None:
@@ -648,21 +704,34 @@ def _masked(target: Target) -> str:
     return _toml_value(dataclasses.replace(target, url=mask_url(target.url)))
 
 
+def section_fields(cfg: Config, section: str) -> list[tuple[str, Any, bool]]:
+    """(name, value, secret) of each field of `section` as the file spells it: the
+    terminal's `options` become the protocol's own fields, flat beside port and protocol."""
+    part = getattr(cfg, section)
+    out = []
+    for f in dataclasses.fields(part):
+        if section == "terminal" and f.name == "options":
+            described = protocol_of(part.protocol)
+            out.extend((s.name, value, s.secret) for s, value in
+                       zip(described.settings, part.settings().values(), strict=True))  # fmt: skip
+        else:
+            out.append((f.name, getattr(part, f.name), bool(f.metadata.get("secret"))))
+    return out
+
+
 def dumps(cfg: Config, *, mask_secrets: bool = False) -> str:
     lines = ["# SettleGuard configuration (written by settle-guard; edit with care)"]
     for section in PARSERS:
         lines.append(f"\n[{section}]")
-        part = getattr(cfg, section)
-        for f in dataclasses.fields(part):
-            value = getattr(part, f.name)
+        for name, value, secret in section_fields(cfg, section):
             if value is None:
                 continue
-            if mask_secrets and f.metadata.get("secret") and isinstance(value, tuple):
-                lines.append(f"{f.name} = [{', '.join(_masked(v) for v in value)}]")
-            elif mask_secrets and f.metadata.get("secret"):
-                lines.append(f'{f.name} = "******"')
+            if mask_secrets and secret and isinstance(value, tuple):
+                lines.append(f"{name} = [{', '.join(_masked(v) for v in value)}]")
+            elif mask_secrets and secret:
+                lines.append(f'{name} = "******"')
             else:
-                lines.append(f"{f.name} = {_toml_value(value)}")
+                lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 
@@ -735,5 +804,23 @@ def remove_interrupted_saves(path: str | Path) -> int:
 def replace(cfg: Config, section: str, **changes: Any) -> Config:
     """A copy with some fields of one section changed, validated like a loaded file."""
     data = tomllib.loads(dumps(cfg))
+    if (
+        section == "terminal"
+        and changes.get("protocol", cfg.terminal.protocol) != cfg.terminal.protocol
+    ):
+        keep_only_fields_of(data["terminal"], str(changes["protocol"]))
     data.setdefault(section, {}).update(changes)
     return from_dict(data)
+
+
+def keep_only_fields_of(terminal: dict[str, Any], protocol: str) -> None:
+    """Switching protocols: drop the old one's own fields the new one does not have
+    (a ZVT password means nothing to another protocol). Unknown protocols keep all:
+    from_dict then names the protocol as the problem."""
+    from .terminal.registry import names
+
+    if protocol not in names():
+        return
+    known = set(PARSERS["terminal"]) | set(protocol_of(protocol).defaults)
+    for key in [k for k in terminal if k not in known]:
+        del terminal[key]

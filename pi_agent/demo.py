@@ -21,10 +21,9 @@ from .agent import Agent
 from .clock import FastClock
 from .guard.assessment import Assessment
 from .money import format_amount
-from .sim import SimServer, SimTerminal
 from .store import Store
-from .terminal.zvt import ZvtTerminal
-from .zvt.timers import Timeouts
+from .terminal import Use, open_terminal
+from .terminal.registry import simulator
 
 SPEED = 480.0  # 14.5 trading hours in about 110 s
 START = (8, 30)
@@ -58,13 +57,13 @@ def run_demo(out_dir: str = "demo-out") -> int:
         clock = FastClock(start, SPEED)
         # Sales per real minute so that the day brings a few dozen payments.
         shop_time = lambda: clock.now().astimezone(zone).replace(tzinfo=None)  # noqa: E731
-        sim = SimServer(SimTerminal(clock=shop_time), link=tmp / "terminal",
+        protocol = config.Config().terminal.protocol
+        sim = simulator(protocol, clock=shop_time, link=tmp / "terminal",
                         random_sales_per_minute=20, seed=7)  # fmt: skip
         with sim:
             sim.control("sale 12.50 visa")
             cfg = _demo_config(sim.url, tmp)
-            terminal = ZvtTerminal(sim.url, timeouts=Timeouts(t2=0.5, t3=1.0, t4=10.0),
-                                   register_on_connect=True, backoff=(0.1, 0.5))  # fmt: skip
+            terminal = open_terminal(cfg, use=Use.BENCH)
             store = Store(cfg.store.path)
             agent = Agent(cfg, clock, terminal, store, speed=SPEED)
             panel = Panel.from_config(

@@ -17,8 +17,7 @@ from .agent import Agent, PanelSink
 from .clock import Clock, FastClock, SystemClock
 from .notify.deliver import Deliverer
 from .store import Store
-from .terminal import LineSettings
-from .terminal.zvt import ZvtTerminal
+from .terminal import Terminal, open_terminal
 
 log = logging.getLogger("settle-guard")
 BOOT_RESET_SECONDS = 5.0  # hold the button this long at start to reset the web password
@@ -37,7 +36,7 @@ class Guard:
     """One build of the guard from a config; a changed config rebuilds it whole."""
 
     cfg: config.Config
-    terminal: ZvtTerminal
+    terminal: Terminal
     store: Store
     agent: Agent
     deliverer: Deliverer
@@ -45,11 +44,7 @@ class Guard:
 
     @classmethod
     def build(cls, cfg: config.Config, clock: Clock, fast: float | None) -> Guard:
-        term = cfg.terminal
-        terminal = ZvtTerminal(
-            term.port, password=term.password, currency=cfg.currency_code,
-            line=LineSettings(baudrate=term.baudrate), register_on_connect=term.register,
-        )  # fmt: skip
+        terminal = open_terminal(cfg)
         store = Store(cfg.store.path)
         agent = Agent(cfg, clock, terminal, store, speed=fast or 1.0)
         deliverer = Deliverer(cfg, clock, speed=fast or 1.0).start()

@@ -15,7 +15,9 @@ exhaustively with plain data. Rules, in the order a shop meets them:
 * a terminal that stops answering is stale after N failed polls and dead after the
   dead-time, sooner when the cutoff is near;
 * clocks: an unsynchronised system clock, a terminal clock that drifted;
-* a batch near the size limit settles early.
+* a batch near the size limit settles early;
+* only what the terminal's protocol can do is ever asked of it (its capabilities in the
+  protocol registry): no sign-in, diagnosis or clock setting where it has none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..terminal.models import BatchTotals, Condition, TerminalStatus
+from ..terminal.registry import Capability, capabilities
 from .assessment import Action, ActionKind, Assessment, Level, Notice, Reason, ReasonKind
 from .tradingday import TradingCalendar, resolve_local
 
@@ -114,6 +117,8 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     reasons: list[Reason] = []
     notices: list[Notice] = []
     actions: list[Action] = [Action(ActionKind.POLL)]
+    can = capabilities(cfg.terminal.protocol)
+    sets_clock = cfg.warnings.set_terminal_clock and Capability.SET_CLOCK in can
 
     def reason(kind: ReasonKind, level: Level, notify: str | None = None, **detail: object) -> None:
         reasons.append(Reason(kind, level, detail))
@@ -176,11 +181,12 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
         elif cond in (Condition.NEEDS_INITIALISATION, Condition.NEEDS_DIAGNOSIS):
             reason(ReasonKind.SIGN_IN_NEEDED, Level.URGENT if opening_hours else Level.WARN,
                    notify=day.isoformat(), code=status.code)  # fmt: skip
-            if opening_hours and not obs.settling:
+            how = Capability.DIAGNOSIS if cond is Condition.NEEDS_DIAGNOSIS else Capability.SIGN_IN
+            if opening_hours and not obs.settling and how in can:
                 actions.append(Action(ActionKind.SIGN_IN, ReasonKind.SIGN_IN_NEEDED))
         elif cond is Condition.DATE_TIME_INCORRECT:
             reason(ReasonKind.TERMINAL_CLOCK_WRONG, Level.WARN, notify=day.isoformat())
-            if cfg.warnings.set_terminal_clock and obs.system_synced:
+            if sets_clock and obs.system_synced:
                 actions.append(
                     Action(ActionKind.SET_TERMINAL_CLOCK, ReasonKind.TERMINAL_CLOCK_WRONG)
                 )
@@ -198,7 +204,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     if obs.terminal_drift is not None and abs(obs.terminal_drift) > drift_limit:
         reason(ReasonKind.TERMINAL_CLOCK_WRONG, Level.WARN, notify=day.isoformat(),
                drift_seconds=int(obs.terminal_drift.total_seconds()))  # fmt: skip
-        if cfg.warnings.set_terminal_clock and obs.system_synced:
+        if sets_clock and obs.system_synced:
             actions.append(Action(ActionKind.SET_TERMINAL_CLOCK, ReasonKind.TERMINAL_CLOCK_WRONG))
 
     # -- batch size
@@ -216,6 +222,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
     # A batch the journal has settled ok is never sent again, even while the terminal still
     # shows it (unverified): otherwise every tick past its cutoff would try once more.
     if (settle_why is not None and open_batch and answering and ready and not obs.settling
+            and Capability.SETTLE in can
             and not obs.open_outcome and history.last_state != "ok"
             and _retry_due(now, cfg, history)):  # fmt: skip
         actions.append(Action(ActionKind.SETTLE, settle_why))

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from ..guard.assessment import Assessment, Level, ReasonKind
 from ..money import format_amount
-from ..zvt.codes import result_text
+from ..terminal.registry import result_text
 from .outbox import Draft
 
 SEVERITY = {Level.OK: "info", Level.INFO: "info", Level.WARN: "warn", Level.URGENT: "urgent",
@@ -101,6 +101,7 @@ class Context:
     zone: object  # ZoneInfo of the shop
     last_answer_at: datetime | None = None
     batch_day: date | None = None
+    protocol: str = "zvt"  # whose result codes the reasons carry (config's [terminal] protocol)
 
 
 def alarm(a: Assessment, kind: ReasonKind, key: str, lang: str, ctx: Context) -> Draft:
@@ -117,7 +118,7 @@ def alarm(a: Assessment, kind: ReasonKind, key: str, lang: str, ctx: Context) ->
         "cutoff": local.strftime("%H:%M"),
         "day": _day(ctx.batch_day or a.trading_day, lang),
         "since": since,
-        "result": result_text(code, "zh" if _zh(lang) else "en") if isinstance(code, int) else "?",
+        "result": result_text(ctx.protocol, code, lang) if isinstance(code, int) else "?",
         "drift": _drift(int(detail.get("drift_seconds", 0)), lang),  # type: ignore[call-overload]
         "code": f"{code:02X}" if isinstance(code, int) else "?",
         "what": kind.value,

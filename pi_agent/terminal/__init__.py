@@ -1,4 +1,5 @@
-"""Talking to the payment terminal: the serial link, the `Terminal` interface and its drivers."""
+"""Talking to the payment terminal: the serial link, the `Terminal` interface, the protocol
+registry and its one composition root, `open_terminal(cfg)`."""
 
 from .base import CommandRefused, NoAnswer, PortUnavailable, ProtocolFault, Terminal, TerminalError
 from .link import LineSettings, Link, LinkState
@@ -12,20 +13,11 @@ from .models import (
     SettlementResult,
     TerminalStatus,
 )
-
-
-def open_terminal(url: str, protocol: str = "zvt", **options: object) -> Terminal:
-    """The driver for `protocol` on the port `url` (only ZVT so far)."""
-    if protocol != "zvt":
-        raise ValueError(f"unknown terminal protocol {protocol!r} (supported: zvt)")
-    from .zvt import ZvtTerminal
-
-    return ZvtTerminal(url, **options)  # type: ignore[arg-type]
-
+from .registry import Capability, Use, open_terminal
 
 __all__ = [
-    "BatchTotals", "CardTypeTotal", "CommandRefused", "Condition", "LineSettings", "Link",
-    "LinkState", "NoAnswer", "OperationResult", "Outcome", "PortUnavailable", "Progress",
+    "BatchTotals", "Capability", "CardTypeTotal", "CommandRefused", "Condition", "LineSettings",
+    "Link", "LinkState", "NoAnswer", "OperationResult", "Outcome", "PortUnavailable", "Progress",
     "ProtocolFault", "SettlementResult", "Terminal", "TerminalError", "TerminalStatus",
-    "open_terminal",
+    "Use", "open_terminal",
 ]  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from .. import config
+from ..terminal.registry import names
 
 MASK = "******"
 ALL = None  # every field of the section, also one added later
@@ -63,7 +64,7 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...] =
 )
 
 CHOICES = {
-    ("terminal", "protocol"): ("zvt",),
+    ("terminal", "protocol"): names(),
     ("panel", "display"): config.DISPLAYS,
     ("panel", "locale"): config.LOCALES,
     ("settle", "mode"): config.SETTLE_MODES,
@@ -122,6 +123,22 @@ def _shown(value: Any, kind: str) -> Any:
     return value
 
 
+def _section(cfg: config.Config, section: str) -> list[tuple[str, Any, str, tuple[str, ...]]]:
+    """(name, value, kind, choices) of each field of `section`; the terminal's `options`
+    are its protocol's own fields, as its registry entry describes them."""
+    part = getattr(cfg, section)
+    out = []
+    for f in dataclasses.fields(part):
+        if section == "terminal" and f.name == "options":
+            settings = config.protocol_of(part.protocol).settings
+            out.extend((s.name, value, s.kind, s.choices) for s, value in
+                       zip(settings, part.settings().values(), strict=True))  # fmt: skip
+        else:
+            value = getattr(part, f.name)
+            out.append((f.name, value, _kind(section, f), CHOICES.get((section, f.name), ())))
+    return out
+
+
 def groups(
     cfg: config.Config, form: MultiDict[str, str] | None = None
 ) -> list[tuple[str, list[Field]]]:
@@ -130,12 +147,10 @@ def groups(
     for title, parts in GROUPS:
         fields = []
         for section, only in parts:
-            for f in dataclasses.fields(getattr(cfg, section)):
-                if only is not None and f.name not in only:
+            for name, raw, kind, choices in _section(cfg, section):
+                if only is not None and name not in only:
                     continue
-                kind = _kind(section, f)
-                value = _shown(getattr(getattr(cfg, section), f.name), kind)
-                field = Field(section, f.name, kind, value, CHOICES.get((section, f.name), ()))
+                field = Field(section, name, kind, _shown(raw, kind), choices)
                 if form is not None and kind not in ("secret", "targets"):
                     field.value = _typed(form, field)
                 fields.append(field)
@@ -174,6 +189,8 @@ def to_data(form: MultiDict[str, str], current: config.Config) -> dict[str, Any]
             else:
                 value = _typed(form, field)
                 section[field.name] = value.strip() if isinstance(value, str) else value
+    terminal = data.get("terminal", {})
+    config.keep_only_fields_of(terminal, str(terminal.get("protocol", "")))
     return data
 
 
@@ -223,10 +240,11 @@ def gated_changes(old: config.Config, new: config.Config) -> list[str]:
     """The gated fields (section.name) that differ between `old` and `new`."""
     changed = []
     for section in GATED:
-        before, after = getattr(old, section), getattr(new, section)
-        for f in dataclasses.fields(before):
-            if listed(GATED, section, f.name) and getattr(before, f.name) != getattr(after, f.name):
-                changed.append(f"{section}.{f.name}")
+        before = {name: value for name, value, _ in config.section_fields(old, section)}
+        after = {name: value for name, value, _ in config.section_fields(new, section)}
+        for name in [*before, *(n for n in after if n not in before)]:
+            if listed(GATED, section, name) and before.get(name) != after.get(name):
+                changed.append(f"{section}.{name}")
     return changed
 
 
@@ -234,8 +252,14 @@ def fill_masked(data: dict[str, Any], current: config.Config) -> str | None:
     """A restored backup without secrets keeps this guard's; returns the target number whose
     secret is missing and cannot be taken from here, if any."""
     terminal = data.get("terminal")
-    if isinstance(terminal, dict) and terminal.get("password") == MASK:
-        terminal["password"] = current.terminal.password
+    if (
+        isinstance(terminal, dict)
+        and terminal.get("protocol", config.TerminalConfig.protocol) == current.terminal.protocol
+    ):
+        here = current.terminal.settings()
+        for s in config.protocol_of(current.terminal.protocol).settings:
+            if s.secret and terminal.get(s.name) == MASK:
+                terminal[s.name] = here[s.name]
     notify = data.get("notify")
     targets = notify.get("targets") if isinstance(notify, dict) else None
     for n, item in enumerate(targets if isinstance(targets, list) else [], 1):

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from ...money import format_amount, format_minor
+from ...terminal.registry import Capability, capabilities
 from .. import history
 from ..chart import turnover_svg
 from .common import ID_MAX, check_password, login_required, run_action, say, t, web
@@ -106,15 +107,31 @@ def run_test(name: str) -> Any:
     return redirect(url_for("pages.tests"))
 
 
+# The terminal actions the page offers: (route name, text key, what the protocol must offer).
+TERMINAL_ACTIONS = (("sign-in", "a-sign-in", Capability.SIGN_IN),
+                    ("diagnosis", "a-diagnosis", Capability.DIAGNOSIS),
+                    ("clock", "a-clock", Capability.SET_CLOCK))  # fmt: skip
+
+
+def offered() -> list[tuple[str, str]]:
+    """The terminal actions this terminal's protocol can do: no button for the others."""
+    can = capabilities(web().control.cfg.terminal.protocol)
+    return [(name, label) for name, label, need in TERMINAL_ACTIONS if need in can]
+
+
 @bp.route("/actions")
 @login_required
 def actions() -> Any:
-    return render_template("actions.html", snap=web().control.snapshot())
+    can = capabilities(web().control.cfg.terminal.protocol)
+    return render_template("actions.html", snap=web().control.snapshot(), offered=offered(),
+                           can_settle=Capability.SETTLE in can)  # fmt: skip
 
 
 @bp.route("/actions/settle", methods=["POST"])
 @login_required
 def settle() -> Any:
+    if Capability.SETTLE not in capabilities(web().control.cfg.terminal.protocol):
+        abort(404)
     if request.form.get("confirm") != "yes":
         flash(t("confirm-needed"), "error")
         return redirect(url_for("pages.actions")), 303
@@ -131,6 +148,8 @@ def settle() -> Any:
 @login_required
 def terminal_action(name: str) -> Any:
     control = web().control
+    if name not in dict(offered()):
+        abort(404)
     if name == "sign-in":
         run_action(control.sign_in)
     elif name == "diagnosis":
