@@ -609,3 +609,34 @@ class _HttpHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.sim._log("http: " + format % args)  # never stderr: it may block
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Bench use: `python -m pi_agent.sim.poslink_server --link /tmp/pax --tcp --http`;
+    control lines (`help`) on stdin, the log on stdout."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="poslink-sim", description=__doc__.split("\n")[0])
+    p.add_argument("--link", help="pty symlink path")
+    p.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1, port from the OS")
+    p.add_argument("--http", action="store_true", help="HTTP GET on 127.0.0.1")
+    p.add_argument("--ack-mode", choices=ACK_MODES, default="separate")
+    p.add_argument("--fault", action="append", default=[], help="fault spec, repeatable")
+    args = p.parse_args(argv)
+    if not (args.link or args.tcp or args.http):
+        p.error("choose at least one of --link, --tcp, --http")
+    sim = PosLinkServer(
+        link=args.link, tcp=args.tcp, http=args.http, ack_mode=args.ack_mode, log=print
+    )
+    with sim:
+        for spec in args.fault:
+            print(sim.control(f"fault {spec}"), flush=True)
+        print(f"pty {sim.url or '-'} tcp {sim.port or '-'} http {sim.http_port or '-'}", flush=True)
+        for line in sys.stdin:
+            print(sim.control(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -327,3 +327,19 @@ def test_an_internal_error_drops_the_dialogue_not_the_simulator(tmp_path: Path) 
         sim.terminal.handle = real  # type: ignore[method-assign]
         assert ecr.run(Initialize()).completed
     assert any("ZeroDivisionError" in line for line in lines)
+
+
+def test_command_line_runs_and_takes_control_lines() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "pi_agent.sim.poslink_server", "--tcp", "--fault", "saf:2"],
+        input="sale 1.00\nstate\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    ).stdout
+    assert "fault: saf injected" in out and "tcp " in out
+    assert '"count": 1' in out and '"saf": 2' in out
