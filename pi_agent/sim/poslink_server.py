@@ -31,7 +31,6 @@ import select
 import socket
 import threading
 import time
-import tty
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from ..poslink.terminal import RequestReceived, RequestRefused, TerminalEvent, T
 from .faults import FaultSpecError
 from .faults import parse_fault as parse_zvt_fault
 from .poslink_terminal import PosLinkTerminal
+from .pty import close_pty, open_pty
 
 ACK_MODES = ("separate", "same", "none")
 EOT = b"\x04"
@@ -414,26 +414,11 @@ class PosLinkServer:
     # -- ports
 
     def _plug(self) -> None:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo, no line editing: bytes pass as they are
-        os.set_blocking(self._master, False)
-        self.slave_path = os.ttyname(self._slave)
-        if self._link_path:
-            tmp = self._link_path.with_name(self._link_path.name + ".new")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self.slave_path)
-            tmp.replace(self._link_path)
+        self._master, self._slave, self.slave_path = open_pty(self._link_path)
         self._pty_link = _Link(TerminalSide(ack_requests=False), self._write_pty)
 
     def _unplug(self) -> None:
-        if self._link_path is not None and self._master is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._link_path.unlink()
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_pty(self._master, self._slave, self._link_path)
         self._master = self._slave = None
         self._pty_link = None
 

@@ -17,7 +17,6 @@ import select
 import socket
 import threading
 import time
-import tty
 from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +38,7 @@ from ..zvt.messages import (
 from ..zvt.timers import Timeouts, TimerBook
 from ..zvt.transport import Delivered, Rejected, SendFailed, Sent, Transport
 from .faults import Fault, Faults, parse_fault
+from .pty import close_pty, open_pty
 from .terminal import CARD_SLOTS, SimTerminal
 
 BITS_PER_BYTE = 11  # 8N2 plus the start bit
@@ -246,26 +246,11 @@ class SimServer:
                 self._device, baudrate=9600, bytesize=8, parity="N", stopbits=2, timeout=0
             )
         else:
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._slave)  # no echo, no line editing: bytes pass as they are
-            os.set_blocking(self._master, False)
-            self.slave_path = os.ttyname(self._slave)
-            if self._link:
-                tmp = self._link.with_name(self._link.name + ".new")
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-                tmp.symlink_to(self.slave_path)
-                tmp.replace(self._link)
+            self._master, self._slave, self.slave_path = open_pty(self._link)
         self._reset_line()
 
     def _unplug(self) -> None:
-        if self._link is not None and self._master is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._link.unlink()
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_pty(self._master, self._slave, self._link)
         self._master = self._slave = None
         for sock in (self._conn, self._listener):
             if sock is not None:
