@@ -33,5 +33,9 @@ def test_no_settle_form_for_a_protocol_that_cannot_settle(rig: Rig) -> None:
         html = rig.client.get("/actions").get_data(True)
         assert "/actions/settle" not in html and "/actions/sign-in" not in html
         assert rig.post("/actions/settle", {"confirm": "yes"}).status_code == 404
+        _, token = rig.auth.create_token("back office", scopes={"settle"})
+        r = rig.app.test_client().post("/api/v1/settle", json={"confirm": True},
+                                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert r.status_code == 404 and rig.sim.terminal.settlements == 0
     finally:
         registry.unregister("watch-only")

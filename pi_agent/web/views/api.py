@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, request
 
+from ...terminal.registry import Capability, capabilities
 from .. import history
 from .common import client, web
 
@@ -85,6 +86,8 @@ def settle() -> Any:
         body = {}
     if not isinstance(body, dict) or body.get("confirm") is not True:
         return {"error": 'send {"confirm": true} to settle the open batch now'}, 400
+    if Capability.SETTLE not in capabilities(web().control.cfg.terminal.protocol):
+        return {"error": "this terminal's protocol cannot settle from here"}, 404
     log.info("settle now requested through the API by %r", g.token.name)
     outcome = web().control.settle()
     return {"ok": outcome.ok, "outcome": outcome.key, **outcome.detail}, 200 if outcome.ok else 409
