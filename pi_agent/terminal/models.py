@@ -120,6 +120,15 @@ class BatchTotals:
     batch_number: int | None = None  # protocols that number their batches
     receipt_cycle: int | None = None  # receipt numbers wrap after this one (ZVT: 9999)
     card_count_limit: int | None = None  # a per-card count cannot go past this (ZVT: 255)
+    # What some protocols also tell about the open batch (None: this terminal cannot say).
+    # Not part of the batch's identity. The oldest authorisation's time (terminal's local
+    # wall clock): a batch settled more than ~24 h after it costs the merchant more.
+    oldest_authorised_at: datetime | None = field(default=None, compare=False)
+    # Payments approved offline and stored, not yet sent to the host (POSLink SAF).
+    offline_pending: int | None = field(default=None, compare=False)
+    offline_pending_total: int | None = field(default=None, compare=False)
+    # The terminal says its transaction store is full and it must be settled now.
+    storage_full: bool = field(default=False, compare=False)
 
     @property
     def card_count(self) -> int:
@@ -180,6 +189,11 @@ class BatchTotals:
             "terminal_id": self.terminal_id,
             "batch_number": self.batch_number,
             "terminal_time": self.terminal_time.isoformat() if self.terminal_time else None,
+            "oldest_authorised_at": (
+                self.oldest_authorised_at.isoformat() if self.oldest_authorised_at else None
+            ),
+            "offline_pending": self.offline_pending,
+            "storage_full": self.storage_full,
             "cards": [
                 {
                     **asdict(c),
@@ -230,6 +244,9 @@ class SettlementResult:
     result_text: str = ""
     receipt_lines: tuple[str, ...] = ()
     error: str | None = None  # why the outcome is unknown
+    # OK outcomes only: the terminal closed the batch but its totals and the host's differ.
+    # The batch is gone (never retry); the owner must reconcile with the acquirer.
+    out_of_balance: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -237,6 +254,7 @@ class SettlementResult:
             "result_code": None if self.result_code is None else f"{self.result_code:02X}",
             "result_text": self.result_text,
             "error": self.error,
+            "out_of_balance": self.out_of_balance,
             "totals": self.totals.to_json() if self.totals else None,
             "receipt_lines": list(self.receipt_lines),
         }
