@@ -294,7 +294,7 @@ def cmd_status(args: argparse.Namespace, terminal: Any) -> int:
     text = status.text_zh if args.lang == "zh" else status.text
 
     def human() -> None:
-        print(f"Terminal on {args.port}: {text} ({status.code:02X})")
+        print(f"Terminal on {args.port}: {text} ({status.code_label})")
         extra = []
         if status.software_version:
             extra.append(f"software {status.software_version}")
@@ -358,9 +358,7 @@ def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
                 for line in result.receipt_lines:
                     print(f"    {line}")
         elif result.outcome is Outcome.FAILED:
-            print(
-                f"Settlement failed on {args.port}: {result.result_text} ({result.result_code:02X})"
-            )
+            print(f"Settlement failed on {args.port}: {result.result_text} ({result.code_label})")
         else:
             print(
                 f"Settlement outcome unknown on {args.port}: {result.error}. "

@@ -575,8 +575,11 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
             if key not in parsers:
                 rest[key] = raw
                 continue
+            parse = parsers[key]
+            if section == "terminal" and key == "port":
+                parse = _port_check(given.get("protocol", "zvt"))
             try:
-                values[key] = parsers[key](raw)
+                values[key] = parse(raw)
             except ValueError as exc:
                 errors.append(FieldError(f"[{section}] {key}", str(exc)))
         if section == "terminal" and "protocol" in given and "protocol" not in values:
@@ -593,6 +596,15 @@ def from_dict(data: dict[str, Any], source: str = "") -> Config:
     if errors:
         raise ConfigError(errors, source)
     return cfg
+
+
+def _port_check(protocol: Any) -> Callable[[Any], str]:
+    """The port check of `protocol` (its own, if it reaches terminals otherwise too)."""
+    from .terminal.registry import names
+
+    if isinstance(protocol, str) and protocol in names():
+        return protocol_of(protocol).check_port or port_url
+    return port_url
 
 
 def _terminal(

@@ -243,7 +243,7 @@ def check_terminal(args: argparse.Namespace, poll: bool) -> Iterator[Result]:
         except CommandRefused as exc:
             yield Result("FAIL", check, str(exc), EXIT_FAILED)
             return
-        text = f"{status.text} ({status.code:02X})"
+        text = f"{status.text} ({status.code_label})"
         if status.ready:
             yield Result("PASS", check, text)
         else:

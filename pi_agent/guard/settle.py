@@ -166,9 +166,19 @@ class SettlementExecutor:
             problems.append(f"could not re-read the batch: {exc}")
         if settled is None:
             problems.append("the terminal reported no settled totals")
-        elif (settled.total, settled.count) != (before.total, before.count):
+        elif (settled.total, settled.count) not in _expected(before):
             problems.append(
                 f"settled {settled.count} / {settled.total} differs from {before.count} / "
                 f"{before.total} read before (sales during the settlement?)"
             )
         return (not problems, "; ".join(problems) or "batch closed; totals match")
+
+
+def _expected(before: BatchTotals) -> set[tuple[int, int]]:
+    """(total, count) a correct end-of-day may report for the batch read before: the batch,
+    or the batch with the stored offline payments the terminal uploads as it closes."""
+    expected = {(before.total, before.count)}
+    if before.offline_pending and before.offline_pending_total is not None:
+        expected.add((before.total + before.offline_pending_total,
+                      before.count + before.offline_pending))  # fmt: skip
+    return expected

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from ..guard.assessment import Assessment, Level, ReasonKind
 from ..money import format_amount
-from ..terminal.registry import result_text
+from ..terminal.registry import code_label, result_text
 from .outbox import Draft
 
 SEVERITY = {Level.OK: "info", Level.INFO: "info", Level.WARN: "warn", Level.URGENT: "urgent",
@@ -120,7 +120,7 @@ def alarm(a: Assessment, kind: ReasonKind, key: str, lang: str, ctx: Context) ->
         "since": since,
         "result": result_text(ctx.protocol, code, lang) if isinstance(code, int) else "?",
         "drift": _drift(int(detail.get("drift_seconds", 0)), lang),  # type: ignore[call-overload]
-        "code": f"{code:02X}" if isinstance(code, int) else "?",
+        "code": code_label(ctx.protocol, code) if isinstance(code, int) else "?",
         "what": kind.value,
     }
     title, body = ALARMS.get(kind, GENERIC)

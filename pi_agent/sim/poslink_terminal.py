@@ -434,7 +434,12 @@ class PosLinkTerminal:
         # Batch counts exclude auths and voids (they move no money at settlement).
         counted = [t for t in records if t.trans_type not in ("03", *map(str, range(16, 23)))]
         counts = tuple(sum(1 for t in counted if t.edc == f"{i:02d}") for i in range(1, 8))
-        amounts = tuple(sum(t.amount for t in counted if t.edc == f"{i:02d}") for i in range(1, 8))
+        # Amounts are net: a refund ("02") is paid back out of the batch.
+        amounts = tuple(
+            sum(-t.amount if t.trans_type == "02" else t.amount for t in counted
+                if t.edc == f"{i:02d}")
+            for i in range(1, 8)
+        )  # fmt: skip
         return counts, amounts
 
     def _close(self) -> None:

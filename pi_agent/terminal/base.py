@@ -66,6 +66,14 @@ class Terminal(ABC):
         lost; None when the terminal cannot say (or its last receipt was not one)."""
         return None
 
+    def force_settle(self, progress: ProgressCallback | None = None) -> SettlementResult:
+        """Close the batch without the host (POSLink B02): only ever a person's explicit
+        choice. Protocols without it refuse."""
+        raise CommandRefused("this terminal's protocol has no force close")
+
+    def reboot(self) -> OperationResult:
+        raise CommandRefused("this terminal's protocol cannot reboot the terminal")
+
     @abstractmethod
     def register(self) -> OperationResult: ...
 

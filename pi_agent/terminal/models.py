@@ -32,15 +32,20 @@ class TerminalStatus:
     text_zh: str = ""
     software_version: str | None = None
     terminal_id: str | None = None
+    code_text: str | None = field(default=None, compare=False)  # as the protocol writes it
 
     @property
     def ready(self) -> bool:
         return self.condition is Condition.READY
 
+    @property
+    def code_label(self) -> str:
+        return code_label(self.code, self.code_text)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ready": self.ready,
-            "code": f"{self.code:02X}",
+            "code": self.code_label,
             "condition": self.condition.value,
             "text": self.text,
             "software_version": self.software_version,
@@ -230,6 +235,12 @@ def terminal_clock(hhmmss: object, mmdd: object, today: date) -> datetime | None
     return min(candidates, key=lambda c: abs(c - noon))
 
 
+def code_label(code: int, text: str | None) -> str:
+    """A result or status code as its protocol writes it: ZVT's are two hex digits, others
+    (POSLink: six decimal digits) come with their own text."""
+    return text if text else f"{code:02X}"
+
+
 class Outcome(Enum):
     OK = "ok"
     FAILED = "failed"  # the terminal said no: nothing was settled
@@ -247,11 +258,16 @@ class SettlementResult:
     # OK outcomes only: the terminal closed the batch but its totals and the host's differ.
     # The batch is gone (never retry); the owner must reconcile with the acquirer.
     out_of_balance: bool = False
+    code_text: str | None = field(default=None, compare=False)  # as the protocol writes it
+
+    @property
+    def code_label(self) -> str | None:
+        return None if self.result_code is None else code_label(self.result_code, self.code_text)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "outcome": self.outcome.value,
-            "result_code": None if self.result_code is None else f"{self.result_code:02X}",
+            "result_code": self.code_label,
             "result_text": self.result_text,
             "error": self.error,
             "out_of_balance": self.out_of_balance,
@@ -269,11 +285,16 @@ class OperationResult:
     result_text: str = ""
     terminal_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    code_text: str | None = field(default=None, compare=False)  # as the protocol writes it
+
+    @property
+    def code_label(self) -> str | None:
+        return None if self.result_code is None else code_label(self.result_code, self.code_text)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "result_code": None if self.result_code is None else f"{self.result_code:02X}",
+            "result_code": self.code_label,
             "result_text": self.result_text,
             "terminal_id": self.terminal_id,
             **self.details,

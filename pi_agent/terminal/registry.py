@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # name -> "module:attribute" of its `Protocol`. The one line a new protocol adds.
 PROTOCOLS: dict[str, str] = {
     "zvt": "pi_agent.zvt.protocol:PROTOCOL",
+    "poslink": "pi_agent.poslink.protocol:PROTOCOL",
 }
 
 
@@ -84,6 +85,10 @@ class Protocol:
     open: Callable[..., Terminal]
     result_text: Callable[[int, str], str]
     simulator: Callable[..., Any] | None = None
+    # `check_port(value)` -> the port to keep, or ValueError: where this protocol's terminals
+    # can be reached (None: a serial device or socket://HOST:PORT, config.port_url).
+    check_port: Callable[[Any], str] | None = None
+    format_code: Callable[[int], str] = field(default=lambda code: f"{code:02X}", repr=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +152,11 @@ def capabilities(name: str) -> frozenset[Capability]:
 def result_text(protocol: str, code: int, lang: str = "en") -> str:
     """The text of a result code in the protocol's own table; lang "en" or "zh"."""
     return get(protocol).result_text(code, "zh" if lang.startswith("zh") else "en")
+
+
+def code_label(protocol: str, code: int) -> str:
+    """A result or status code as the protocol writes it (ZVT "6A", POSLink "000100")."""
+    return get(protocol).format_code(code)
 
 
 def open_terminal(cfg: Config, *, use: Use = Use.SERVICE, timeout: float | None = None) -> Terminal:
