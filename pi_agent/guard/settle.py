@@ -42,6 +42,9 @@ class SettlementExecutor:
         self.clock = clock
         self.calendar = calendar
         self.batches = BatchBook(store)
+        # The trading day whose batch the terminal has just closed, before the journal says
+        # so: a payment between the close and the re-read opens the next day's batch.
+        self._closed_day: date | None = None
 
     def identify(self, totals: BatchTotals) -> str | None:
         """The guard's name for the batch `totals` shows; None when it is empty."""
@@ -50,7 +53,9 @@ class SettlementExecutor:
 
     def _day_for_new_batch(self, now: datetime) -> date:
         day = self.calendar.trading_day(now)
-        settled = any(s.state == "ok" for s in self.store.settlements(trading_day=day))
+        settled = day == self._closed_day or any(
+            s.state == "ok" for s in self.store.settlements(trading_day=day)
+        )
         return day + timedelta(days=1) if settled else day  # after settling: tomorrow's batch
 
     def resolve_open(self) -> list[Settlement]:
@@ -146,7 +151,11 @@ class SettlementExecutor:
             with contextlib.suppress(TerminalError):  # else decided at the next poll
                 self.resolve_open()
             return self.store.settlement(record.id)
-        verified, note = self._verify(key, before, result.totals)
+        self._closed_day = day
+        try:
+            verified, note = self._verify(key, before, result.totals)
+        finally:
+            self._closed_day = None
         self.store.batch_closed(key, now)
         return self.store.finish(
             record.id, "ok", now,
