@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "setup code for the next visitor")  # fmt: skip
     demo = add("demo", "a trading day in two minutes: the guard against the built-in simulator")
     demo.add_argument("--out", default="demo-out", help="folder for the OLED frames (PNG)")
+    demo.add_argument("--protocol", default=None, metavar="NAME",
+                      help="the terminal protocol to simulate (default: the built-in "
+                      "configuration's, zvt)")  # fmt: skip
     return parser
 
 
@@ -537,8 +540,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return selftest.run(args)
     if args.command == "demo":
         from .demo import run_demo
+        from .terminal.registry import names
 
-        return run_demo(out_dir=args.out)
+        if args.protocol is not None and args.protocol not in names():
+            return _fail(args, f"--protocol: unknown protocol {args.protocol!r} (supported: "
+                               f"{', '.join(names())})", EXIT_USAGE)  # fmt: skip
+        return run_demo(out_dir=args.out, protocol=args.protocol)
 
     from .guard.settle import OutcomeStillOpen
     from .terminal import CommandRefused, NoAnswer, PortUnavailable, ProtocolFault

@@ -10,6 +10,7 @@ The OLED is emulated: every frame is mirrored in this terminal and saved as PNG.
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 import time
 from datetime import datetime
@@ -32,16 +33,16 @@ FAULT_REAL_SECONDS = 6.0
 END = (23, 20)
 
 
-def _demo_config(port: str, tmp: Path) -> config.Config:
+def _demo_config(port: str, tmp: Path, protocol: str) -> config.Config:
     cfg = config.Config()
-    cfg = config.replace(cfg, "terminal", port=port)
+    cfg = config.replace(cfg, "terminal", protocol=protocol, port=port)
     cfg = config.replace(cfg, "settle", mode="at", at="22:50", last_call="22:55")
     cfg = config.replace(cfg, "poll", interval_seconds=120, near_cutoff_interval_seconds=60)
     cfg = config.replace(cfg, "warnings", dead_after_minutes=30)
     return config.replace(cfg, "store", path=str(tmp / "guard.db"))
 
 
-def run_demo(out_dir: str = "demo-out") -> int:
+def run_demo(out_dir: str = "demo-out", protocol: str | None = None) -> int:
     os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")  # no pins off the Pi
     from .panel import Panel
 
@@ -55,14 +56,15 @@ def run_demo(out_dir: str = "demo-out") -> int:
         today = datetime.now(zone).date()
         start = datetime(today.year, today.month, today.day, *START, tzinfo=zone)
         clock = FastClock(start, SPEED)
-        # Sales per real minute so that the day brings a few dozen payments.
         shop_time = lambda: clock.now().astimezone(zone).replace(tzinfo=None)  # noqa: E731
-        protocol = config.Config().terminal.protocol
-        sim = simulator(protocol, clock=shop_time, link=tmp / "terminal",
-                        random_sales_per_minute=20, seed=7)  # fmt: skip
+        protocol = protocol or config.Config().terminal.protocol
+        sim = simulator(protocol, clock=shop_time, link=tmp / "terminal")
+        # Sales per real minute so that the day brings a few dozen payments; made here with
+        # the simulators' common control line, so every protocol's demo sees the same day.
+        sales = _Sales(sim, per_minute=20, seed=7)
         with sim:
-            sim.control("sale 12.50 visa")
-            cfg = _demo_config(sim.url, tmp)
+            sim.control("sale 12.50")
+            cfg = _demo_config(sim.url, tmp, protocol)
             terminal = open_terminal(cfg, use=Use.BENCH)
             store = Store(cfg.store.path)
             agent = Agent(cfg, clock, terminal, store, speed=SPEED)
@@ -72,7 +74,7 @@ def run_demo(out_dir: str = "demo-out") -> int:
             mirror = _Mirror(panel, out, clock, zone)
             agent.panel = mirror
             page = _serve_page(cfg, tmp, agent, panel)
-            print(f"SettleGuard demo: simulator on {sim.slave_path}, clock x{SPEED:g} from "
+            print(f"SettleGuard demo ({protocol}): simulator on {sim.url}, clock x{SPEED:g} from "
                   f"{start:%H:%M}, cutoff 23:00, auto-settle 22:50; frames in {out}/")  # fmt: skip
             agent.start()
             faulted = recovered = False
@@ -92,6 +94,7 @@ def run_demo(out_dir: str = "demo-out") -> int:
                         print(f"\n*** {local:%H:%M} the terminal answers again")
                     if (local.hour, local.minute) >= END or local.date() > today:
                         break
+                    sales.maybe()
                     time.sleep(0.05)
             finally:
                 if page is not None:
@@ -106,7 +109,8 @@ def run_demo(out_dir: str = "demo-out") -> int:
                 print(f"  settled at {s.updated_at.astimezone(zone):%H:%M}: "
                       f"{total.get('count')} payments, {total.get('total')} {total.get('currency')}"
                       f", verified: {'yes' if s.verified else 'no'} ({s.note})")  # fmt: skip
-            print(f"  terminal end-of-days: {sim.terminal.settlements}; frames saved: "
+            print(f"  terminal end-of-days: {sim.terminal.settlements}; sales: {sales.made}; "
+                  f"frames saved: "
                   f"{mirror.saved} in {out}/")  # fmt: skip
             store.close()
     return 0 if settled else 1
@@ -131,6 +135,25 @@ def _serve_page(cfg: config.Config, tmp: Path, agent: Agent, panel: object) -> A
     else:
         print(f"*** web page: http://127.0.0.1:8080/ (setup code {setup.code})")
     return page
+
+
+class _Sales:
+    """Card payments at random (a Poisson stream of `per_minute` per real minute)."""
+
+    def __init__(self, sim: Any, per_minute: float, seed: int) -> None:
+        self.sim = sim
+        self.rate = per_minute / 60.0
+        self.rng = random.Random(seed)
+        self.made = 0
+        self._last = time.monotonic()
+
+    def maybe(self) -> None:
+        now = time.monotonic()
+        elapsed, self._last = now - self._last, now
+        if self.rng.random() < self.rate * elapsed:
+            cents = self.rng.randint(150, 8900)
+            answer = self.sim.control(f"sale {cents // 100}.{cents % 100:02d}")
+            self.made += not answer.startswith("error")
 
 
 class _Mirror:

@@ -159,6 +159,11 @@ class PosLinkTerminal:
             self.cleared_without_settle += 1
             return gone
 
+    @property
+    def settlements(self) -> int:
+        """Batches closed (B00 or B02), as the ZVT simulator counts its end-of-days."""
+        return len(self.settled)
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
