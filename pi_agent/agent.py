@@ -39,6 +39,7 @@ from .terminal import (
     TerminalError,
     TerminalStatus,
 )
+from .terminal.registry import Capability, capabilities
 from .watchdog import DEFAULT_STALL, Heartbeat, Watchdog, sd_notify, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,15 @@ class Agent:
         if a.wants(ActionKind.SET_TERMINAL_CLOCK):
             self._maintain("clock", self.set_terminal_clock)
 
-    def _settle(self, why: str) -> None:
+    def force_close(self) -> None:
+        """Close the open batch on the terminal without the host (POSLink B02): a person's
+        explicit choice on the page, never the policy's. Journaled like any end-of-day."""
+        if Capability.FORCE_SETTLE not in capabilities(self.cfg.terminal.protocol):
+            raise TerminalError(f"{self.cfg.terminal.protocol} terminals have no force close")
+        self.poll()  # the batch open now
+        self._settle("force", force=True)
+
+    def _settle(self, why: str, *, force: bool = False) -> None:
         st = self.state
         st.settling, st.settle_requested = True, None
 
@@ -288,7 +297,7 @@ class Agent:
 
         now = self.clock.now()
         try:
-            record = self.executor.settle(why, progress)
+            record = self.executor.settle(why, progress, force=force)
         except (OutcomeStillOpen, TerminalError) as exc:
             self.store.add_event("settlement", "warn", {"error": str(exc)}, now)
             record = None

@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     settle = add("settle", "settle the open batch now (end-of-day)")
     _terminal_options(settle)
     settle.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    settle.add_argument("--force", action="store_true",
+                        help="close the batch on the terminal without the host (POSLink "
+                             "B02), only when the acquirer says so; always asks, even "
+                             "with --yes")  # fmt: skip
     _terminal_options(
         add("diag", "run the terminal's diagnosis (checks the host line, sets its clock)")
     )
@@ -286,7 +290,7 @@ def _open(args: argparse.Namespace) -> Any:
     if not args.port:
         raise CliError("no port given: use --port URL or set SETTLE_GUARD_PORT", EXIT_USAGE)
     protocol = args.session.terminal.protocol
-    need = NEEDS.get(args.command)
+    need = "force-settle" if getattr(args, "force", False) else NEEDS.get(args.command)
     if need is not None and Capability(need) not in capabilities(protocol):
         raise CliError(f"{protocol} terminals cannot do this ({need})", EXIT_USAGE)
     return open_terminal(args.session, use=Use.COMMAND, timeout=args.timeout)
@@ -337,7 +341,13 @@ def _confirm(question: str) -> bool:
 def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
     from .terminal import Outcome
 
-    if not args.yes:
+    if args.force:  # never without a person at the keyboard
+        totals = terminal.totals()
+        if not _confirm(f"FORCE close the open batch on {args.port} WITHOUT the host: "
+                        f"{_batch_summary(totals)}? Its payments must then be reconciled "
+                        "with the acquirer"):  # fmt: skip
+            raise CliError("force close not confirmed: nothing sent", EXIT_DECLINED)
+    elif not args.yes:
         totals = terminal.totals()
         if not _confirm(f"Settle the open batch on {args.port}: {_batch_summary(totals)}?"):
             raise CliError("settlement not confirmed: nothing sent", EXIT_DECLINED)
@@ -348,7 +358,7 @@ def cmd_settle(args: argparse.Namespace, terminal: Any) -> int:
 
     if args.cfg is not None:
         return _settle_journaled(args, terminal, progress)
-    result = terminal.settle(progress)
+    result = (terminal.force_settle if args.force else terminal.settle)(progress)
 
     def human() -> None:
         if result.outcome is Outcome.OK:
@@ -380,13 +390,14 @@ def _settle_journaled(args: argparse.Namespace, terminal: Any, progress: Any) ->
     from .guard.settle import SettlementExecutor
     from .guard.tradingday import TradingCalendar
     from .store import Store
+    from .terminal.registry import code_label
 
     cfg = args.cfg
     store = Store(cfg.store.path)
     try:
         calendar = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
         record = SettlementExecutor(terminal, store, SystemClock(), calendar).settle(
-            "command line", progress
+            "force" if args.force else "command line", progress, force=args.force
         )
     finally:
         store.close()
@@ -402,7 +413,9 @@ def _settle_journaled(args: argparse.Namespace, terminal: Any, progress: Any) ->
         "outcome": record.state,
         "settlement": record.id,
         "attempt": record.attempt,
-        "result_code": record.result_code,
+        "result_code": None
+        if record.result_code is None
+        else code_label(args.session.terminal.protocol, record.result_code),
         "result_text": record.result_text,
         "verified": record.verified,
         "note": record.note,

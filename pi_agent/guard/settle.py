@@ -111,9 +111,11 @@ class SettlementExecutor:
         )
 
     def settle(
-        self, reason: str, progress: Callable[[Progress], None] | None = None
-    ) -> Settlement | None:
-        """Settle the open batch once. None if there is nothing to settle.
+        self, reason: str, progress: Callable[[Progress], None] | None = None, *,
+        force: bool = False,
+    ) -> Settlement | None:  # fmt: skip
+        """Settle the open batch once. None if there is nothing to settle. `force`: close it
+        on the terminal without the host (a person's explicit choice, journaled the same).
 
         Raises OutcomeStillOpen while an earlier outcome cannot be decided, and
         TerminalError when the terminal cannot be read before sending.
@@ -134,7 +136,7 @@ class SettlementExecutor:
         day: date = self.store.batch_trading_day(key) or self.calendar.trading_day(now)
         record = self.store.journal_intent(day, key, before.to_json(), reason, now)
         try:
-            result = self.terminal.settle(progress)
+            result = (self.terminal.force_settle if force else self.terminal.settle)(progress)
         except PortUnavailable as exc:  # raised only when nothing left us
             return self.store.finish(record.id, "not-sent", self.clock.now(), note=str(exc))
         now = self.clock.now()

@@ -499,24 +499,31 @@ class PosLinkTerminal(Terminal):
         except TerminalError as exc:
             raise PortUnavailable(f"end-of-day not sent: {exc}") from None
         say(Progress(0x00, "closing the batch", "正在结算批次"))
+        return self._close(BatchClose.at(self._clock(), version=self.version), "B00 batch close",
+                           lines)  # fmt: skip
+
+    def _close(self, request: Request, name: str, lines: list[str]) -> SettlementResult:
+        """Send a closing command (B00, B02) once. Any failure after it may have left is
+        UNKNOWN: the journal re-reads the batch rather than send it again."""
         sent = [False]
-        request = BatchClose.at(self._clock(), version=self.version)
         try:
             result = self._exchange(request, self.close_timeout, sent)
         except PortUnavailable:
             if not sent[0]:
                 raise
             return SettlementResult(Outcome.UNKNOWN, receipt_lines=tuple(lines),
-                                    error="B00 batch close: the terminal went away")  # fmt: skip
+                                    error=f"{name}: the terminal went away")  # fmt: skip
         response = result.response
         if result.error is not None or response is None:
-            lost = f"B00 batch close answer lost: {result.error}"
+            lost = f"{name} answer lost: {result.error}"
             return SettlementResult(Outcome.UNKNOWN, receipt_lines=tuple(lines), error=lost)
         code = code_number(response.code)
         text = response.describe()
         if response.outcome not in (Code.OK, Code.OUT_OF_BALANCE):
             return SettlementResult(Outcome.FAILED, None, code, text, tuple(lines),
                                     code_text=response.code)  # fmt: skip
+        if isinstance(response, ForceCloseResponse):
+            lines += response.lines
         totals = self._closed(response) if isinstance(response, BatchCloseResponse) else None
         return SettlementResult(
             Outcome.OK, totals, code, text, tuple(lines),
@@ -539,21 +546,12 @@ class PosLinkTerminal(Terminal):
         )
 
     def force_settle(self, progress: ProgressCallback | None = None) -> SettlementResult:
-        """B02: close the batch on the terminal without the host. Never automatic."""
+        """B02: close the batch on the terminal without the host (no totals come back, only
+        the receipt's lines). Never automatic: a person asks for it."""
         if progress:
             progress(Progress(0x02, "force closing the batch", "正在强制结算批次"))
-        sent = [False]
-        result = self._exchange(ForceClose.at(self._clock(), version=self.version),
-                                self.close_timeout, sent)  # fmt: skip
-        response = result.response
-        if result.error is not None or not isinstance(response, ForceCloseResponse):
-            return SettlementResult(Outcome.UNKNOWN, error=f"B02 force close: {result.error}")
-        code = code_number(response.code)
-        if not response.ok:
-            return SettlementResult(Outcome.FAILED, None, code, response.describe(),
-                                    code_text=response.code)  # fmt: skip
-        return SettlementResult(Outcome.OK, None, code, response.describe(), response.lines,
-                                code_text=response.code)  # fmt: skip
+        return self._close(ForceClose.at(self._clock(), version=self.version), "B02 force close",
+                           [])  # fmt: skip
 
     def _simple(self, request: Request, name: str) -> OperationResult:
         try:

@@ -98,6 +98,7 @@ class Control(Protocol):
     def push_test(self, index: int) -> Outcome: ...
     def push_result(self, message_id: int) -> Outcome | None: ...
     def settle(self) -> Outcome: ...
+    def force_close(self) -> Outcome: ...
     def acknowledge(self) -> Outcome: ...
     def sign_in(self, diagnosis: bool = False) -> Outcome: ...
     def set_clock(self) -> Outcome: ...
@@ -322,33 +323,47 @@ class AgentControl:
         before = self._call(newest)
         # Made for the batch just read; runs on the loop before the report below (FIFO).
         self.agent.request_settle()
+        return self._call(lambda: self._settled_since(before), self.settle_timeout)
 
-        def report() -> Outcome:
-            st = self.agent.state
+    def force_close(self) -> Outcome:
+        """Close the batch without the host (B02), journaled; only where the protocol can."""
+
+        def work() -> Outcome:
             rows = self.agent.store.settlements(limit=1)
-            if not rows or rows[0].id == before:
-                st.settle_requested = None  # not now: never settle later by surprise
-                reasons = [r.kind.value for r in st.assessment.reasons] if st.assessment else []
-                empty = st.totals is not None and st.totals.empty
-                return Outcome(
-                    False,
-                    "settle-empty" if empty else "settle-not-now",
-                    {"reasons": reasons, "error": st.last_error},
-                )
-            r = rows[0]
-            return Outcome(
-                r.state == "ok",
-                f"settle-{r.state}",
-                {
-                    "id": r.id,
-                    "state": r.state,
-                    "result_text": r.result_text or "",
-                    "note": r.note or "",
-                    "receipt_lines": r.receipt_lines,
-                },
-            )
+            before = rows[0].id if rows else 0
+            try:
+                self.agent.force_close()
+            except TerminalError as exc:
+                return Outcome(False, "settle-failed", {"result_text": str(exc)})
+            return self._settled_since(before)
 
-        return self._call(report, self.settle_timeout)
+        return self._call(work, self.settle_timeout)
+
+    def _settled_since(self, before: int) -> Outcome:
+        """The settlement journaled after row `before`, or why there is none (on the loop)."""
+        st = self.agent.state
+        rows = self.agent.store.settlements(limit=1)
+        if not rows or rows[0].id == before:
+            st.settle_requested = None  # not now: never settle later by surprise
+            reasons = [r.kind.value for r in st.assessment.reasons] if st.assessment else []
+            empty = st.totals is not None and st.totals.empty
+            return Outcome(
+                False,
+                "settle-empty" if empty else "settle-not-now",
+                {"reasons": reasons, "error": st.last_error},
+            )
+        r = rows[0]
+        return Outcome(
+            r.state == "ok",
+            f"settle-{r.state}",
+            {
+                "id": r.id,
+                "state": r.state,
+                "result_text": r.result_text or "",
+                "note": r.note or "",
+                "receipt_lines": r.receipt_lines,
+            },
+        )
 
     def _terminal_op(self, name: str, op: Callable[[], Any]) -> Outcome:
         def work() -> Outcome:

@@ -106,6 +106,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "a-settle-help": ("Closes the open batch on the terminal (end-of-day), through the journal: "
                       "never twice.", "在终端上关闭当前批次（日结），经日志保证不会重复。"),
     "a-settle-confirm": ("Yes, settle the open batch now", "是的，立即结算当前批次"),
+    "a-force": ("Force close the batch", "强制结算批次"),
+    "a-force-help": ("Only when the host will not take the batch and your acquirer says so: "
+                     "the terminal closes it without the host, so its payments are not "
+                     "sent for payment by this close and must be reconciled with the acquirer.",
+                     "仅在主机无法接收批次且收单机构要求时使用：终端不经主机关闭批次，"
+                     "这些交易不会因此被请款，须与收单机构对账。"),
+    "a-force-confirm": ("Yes, close the batch without the host", "是的，不经主机关闭批次"),
     "confirm-needed": ("Tick the box to confirm.", "请勾选确认。"),
     "a-sign-in": ("Sign in (initialisation)", "签到（初始化）"),
     "a-diagnosis": ("Diagnosis", "诊断"), "a-clock": ("Set the terminal's clock", "设置终端时钟"),

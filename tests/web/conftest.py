@@ -17,7 +17,10 @@ from pi_agent import config
 from pi_agent.agent import Agent
 from pi_agent.clock import FakeClock
 from pi_agent.sim import SimServer, SimTerminal
+from pi_agent.sim.poslink_server import PosLinkServer
+from pi_agent.sim.poslink_terminal import PosLinkTerminal
 from pi_agent.store import Store
+from pi_agent.terminal import Use, open_terminal
 from pi_agent.terminal.zvt import ZvtTerminal
 from pi_agent.web import create_app
 from pi_agent.web.auth import AuthStore, SetupCode, Throttle
@@ -44,16 +47,23 @@ class FakeTime:
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, targets: tuple[config.Target, ...] = ()) -> None:
+    def __init__(self, tmp_path: Path, targets: tuple[config.Target, ...] = (),
+                 protocol: str = "zvt") -> None:  # fmt: skip
         os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
         from pi_agent.panel import Panel
 
         self.clock = FakeClock(datetime(2026, 11, 20, 21, 0, tzinfo=BERLIN))
         shop = lambda: self.clock.now().astimezone(BERLIN).replace(tzinfo=None)  # noqa: E731
-        sim = SimTerminal(clock=shop, password=TERMINAL_SECRET)
-        self.sim = SimServer(sim, link=tmp_path / "term", timeouts=FAST).start()
-        cfg = config.replace(config.Config(), "terminal", port=self.sim.url,
-                             password=TERMINAL_SECRET)  # fmt: skip
+        if protocol == "poslink":
+            self.sim = PosLinkServer(PosLinkTerminal(clock=shop), link=tmp_path / "term",
+                                     ack_delay=0.0).start()  # fmt: skip
+            cfg = config.replace(config.Config(), "terminal", protocol="poslink",
+                                 port=self.sim.url)  # fmt: skip
+        else:
+            sim = SimTerminal(clock=shop, password=TERMINAL_SECRET)
+            self.sim = SimServer(sim, link=tmp_path / "term", timeouts=FAST).start()
+            cfg = config.replace(config.Config(), "terminal", port=self.sim.url,
+                                 password=TERMINAL_SECRET)  # fmt: skip
         cfg = config.replace(cfg, "store", path=str(tmp_path / "guard.db"))
         if targets:
             cfg = config.replace(cfg, "notify", targets=[
@@ -62,8 +72,11 @@ class Rig:
         self.cfg = cfg
         self.config_path = tmp_path / "config.toml"
         config.save(cfg, self.config_path)
-        self.terminal = ZvtTerminal(self.sim.url, password=TERMINAL_SECRET, timeouts=FAST,
-                                    backoff=(0.05, 0.2))  # fmt: skip
+        self.terminal = (
+            open_terminal(cfg, use=Use.BENCH) if protocol == "poslink"
+            else ZvtTerminal(self.sim.url, password=TERMINAL_SECRET, timeouts=FAST,
+                             backoff=(0.05, 0.2))
+        )  # fmt: skip
         assert self.terminal.wait_connected(5)
         self.store = Store(cfg.store.path)
         self.agent = Agent(cfg, self.clock, self.terminal, self.store)

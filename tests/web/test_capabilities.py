@@ -8,7 +8,8 @@ from pi_agent import config
 from pi_agent.terminal import registry
 
 from ..terminal.test_registry import FAKE, fake, fake_config  # noqa: F401 (a fixture)
-from .conftest import Rig
+from .conftest import PASSWORD, Rig
+from .test_actions import flash_after
 
 
 def test_no_clock_or_diagnosis_button_for_a_protocol_without_them(rig: Rig, fake) -> None:  # noqa: F811
@@ -39,3 +40,50 @@ def test_no_settle_form_for_a_protocol_that_cannot_settle(rig: Rig) -> None:
         assert r.status_code == 404 and rig.sim.terminal.settlements == 0
     finally:
         registry.unregister("watch-only")
+
+
+def test_force_close_only_for_poslink_with_the_password_and_journaled(tmp_path) -> None:
+    pax = Rig(tmp_path, protocol="poslink")
+    try:
+        pax.sim.terminal.add_transaction(1250)
+        pax.sim.terminal.add_transaction(300)
+        pax.sim.inject("host-down")  # the host will not take the batch: B00 is declined
+        pax.login()
+        pax.control.poll_now()
+        html = pax.client.get("/actions").get_data(True)
+        assert "/actions/force-close" in html and "/actions/settle" in html
+        assert "/actions/clock" not in html and "/actions/sign-in" not in html
+        said = flash_after(
+            pax,
+            pax.post("/actions/force-close", {"confirm": "yes", "password": "wrong wrong"}),
+            "/actions",
+        )
+        assert "Wrong password" in said[0] and pax.sim.terminal.settled == []
+        said = flash_after(
+            pax, pax.post("/actions/force-close", {"password": PASSWORD}), "/actions"
+        )
+        assert "Tick the box" in said[0] and pax.sim.terminal.settled == []
+        said = flash_after(
+            pax,
+            pax.post("/actions/force-close", {"confirm": "yes", "password": PASSWORD}),
+            "/actions",
+        )
+        assert said[0].startswith("Settled"), said
+        assert pax.sim.terminal.settled == [(1, 2, 1550)]
+        [record] = pax.store.settlements()
+        assert record.state == "ok" and record.reason == "force"
+        assert "FORCE BATCH CLOSE" in record.receipt_lines
+        # The policy never force-closes by itself: B00 failures only ever retry B00.
+        assert [e for e in pax.store.events() if e["kind"] == "settlement"]
+    finally:
+        pax.close()
+
+
+def test_no_force_close_for_zvt(rig: Rig) -> None:
+    rig.login()
+    assert "/actions/force-close" not in rig.client.get("/actions").get_data(True)
+    assert (
+        rig.post("/actions/force-close", {"confirm": "yes", "password": PASSWORD}).status_code
+        == 404
+    )
+    assert rig.sim.terminal.settlements == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -124,13 +125,25 @@ def offered() -> list[tuple[str, str]]:
 def actions() -> Any:
     can = capabilities(web().control.cfg.terminal.protocol)
     return render_template("actions.html", snap=web().control.snapshot(), offered=offered(),
-                           can_settle=Capability.SETTLE in can)  # fmt: skip
+                           can_settle=Capability.SETTLE in can,
+                           can_force=Capability.FORCE_SETTLE in can)  # fmt: skip
 
 
 @bp.route("/actions/settle", methods=["POST"])
 @login_required
 def settle() -> Any:
-    if Capability.SETTLE not in capabilities(web().control.cfg.terminal.protocol):
+    return _closing(Capability.SETTLE, "settle now", web().control.settle)
+
+
+@bp.route("/actions/force-close", methods=["POST"])
+@login_required
+def force_close() -> Any:
+    return _closing(Capability.FORCE_SETTLE, "force close", web().control.force_close)
+
+
+def _closing(need: Capability, what: str, call: Callable[[], Any]) -> Any:
+    """Moves money: only what the protocol offers, confirmed, with the password typed again."""
+    if need not in capabilities(web().control.cfg.terminal.protocol):
         abort(404)
     if request.form.get("confirm") != "yes":
         flash(t("confirm-needed"), "error")
@@ -139,8 +152,8 @@ def settle() -> Any:
     if problem:
         flash(problem, "error")
         return redirect(url_for("pages.actions")), 303
-    log.info("settle now requested on the web page")
-    run_action(web().control.settle)
+    log.info("%s requested on the web page", what)
+    run_action(call)
     return redirect(url_for("pages.actions")), 303
 
 
