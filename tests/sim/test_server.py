@@ -291,3 +291,20 @@ def test_sim_output_never_waits_for_its_reader_and_says_what_it_dropped() -> Non
     notes = [line for line in lines if "lines dropped: nobody read the output" in line]
     dropped = sum(int(note.split()[0].strip("(")) for note in notes)
     assert len(kept) + dropped == 5000  # every line either shown or counted
+
+
+def test_a_real_device_opens_at_the_given_speed_8n2() -> None:
+    import os
+    import termios
+    import tty
+
+    master, slave = os.openpty()  # its slave side stands in for /dev/ttyUSB0
+    try:
+        tty.setraw(slave)
+        with SimServer(device=os.ttyname(slave), baudrate=19200):
+            attrs = termios.tcgetattr(slave)
+            assert attrs[4] == attrs[5] == termios.B19200
+            assert attrs[2] & termios.CSTOPB and not attrs[2] & termios.PARENB
+    finally:
+        os.close(master)
+        os.close(slave)
