@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -316,6 +317,32 @@ class DroppingLog:
                 return
 
 
+class HeldLog:
+    """The server's log lines, held back until `release()` and then passed on in order.
+
+    The port lines must be the first output (scripts read them), but the server logs from
+    its own thread as soon as it starts: a scenario's `+0` step would race them.
+    """
+
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._held: list[str] | None = []
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            if self._held is not None:
+                self._held.append(line)
+                return
+        self._out(line)
+
+    def release(self) -> None:
+        with self._lock:  # a line logged meanwhile waits here, so the order holds
+            held, self._held = self._held or [], None
+            for line in held:
+                self._out(line)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"settle-guard sim: {message}", file=sys.stderr)
     return code
@@ -343,6 +370,7 @@ def _serve(args: argparse.Namespace, out: DroppingLog) -> int:
     from .server import SimServer, parse_scenario
     from .terminal import SimTerminal
 
+    log = HeldLog(out)
     try:
         currency = args.currency
         scenario = parse_scenario(args.scenario.read_text()) if args.scenario else None
@@ -360,7 +388,7 @@ def _serve(args: argparse.Namespace, out: DroppingLog) -> int:
             processing_delay=args.delay,
             random_sales_per_minute=args.random_sales,
             scenario=scenario,
-            log=out,
+            log=log,
         )
         for spec in args.fault:
             server.inject(spec)
@@ -376,6 +404,7 @@ def _serve(args: argparse.Namespace, out: DroppingLog) -> int:
         where = args.device or args.listen or args.link or "pty"
         return _fail(f"cannot open {where}: {getattr(exc, 'strerror', None) or exc}", 3)
     out(f"port: {server.url}")
+    log.release()
     return _control(server, args, out, done)
 
 
@@ -391,6 +420,7 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
     except ValueError as exc:
         return _fail(str(exc), 2)
     terminal = PosLinkTerminal(tid=args.tid, batch_number=args.batch)
+    log = HeldLog(out)
     for cents, card, offline in args.payments:
         terminal.add_transaction(cents, card_type=card, offline=offline)
     server = PosLinkServer(
@@ -408,7 +438,7 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
         processing_delay=args.delay,
         random_sales_per_minute=args.random_sales,
         scenario=scenario,
-        log=out,
+        log=log,
     )
     done = _stop_on_signals()
     try:
@@ -420,7 +450,8 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
         return _fail(f"cannot open {where}: {getattr(exc, 'strerror', None) or exc}", 3)
     for url in server.endpoints:
         out(f"port: {url}")
-    for spec in args.fault:  # after the port lines, which come first
+    log.release()
+    for spec in args.fault:
         server.inject(spec)
     return _control(server, args, out, done)
 

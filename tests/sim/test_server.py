@@ -308,3 +308,26 @@ def test_a_real_device_opens_at_the_given_speed_8n2() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_log_lines_wait_for_the_port_line() -> None:
+    from pi_agent.sim.cli import HeldLog
+
+    shown: list[str] = []
+    log = HeldLog(shown.append)
+    log("scenario: sale 1.00 -> ...")  # the server's thread, already running
+    assert shown == []
+    shown.append("port: /dev/pts/9")
+    log.release()
+    log("sale: receipt 0002")
+    assert shown == ["port: /dev/pts/9", "scenario: sale 1.00 -> ...", "sale: receipt 0002"]
+
+
+def test_cli_prints_the_port_before_a_scenario_at_zero(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.txt"
+    scenario.write_text("+0 sale 1.00 visa\n")
+    for _ in range(5):  # the race it guards against is a matter of milliseconds
+        done = sim_cli("--link", str(tmp_path / "t"), "--scenario", str(scenario),
+                       "--exit-on-eof", stdin="state\n")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"port: {tmp_path / 't'}\n"), done.stdout
