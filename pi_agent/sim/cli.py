@@ -440,6 +440,8 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
         scenario=scenario,
         log=log,
     )
+    for spec in args.fault:  # before the ports open: the first request already meets them
+        server.inject(spec)
     done = _stop_on_signals()
     try:
         server.start()  # closes what it opened if one port fails
@@ -451,8 +453,6 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
     for url in server.endpoints:
         out(f"port: {url}")
     log.release()
-    for spec in args.fault:
-        server.inject(spec)
     return _control(server, args, out, done)
 
 
