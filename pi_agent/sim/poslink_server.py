@@ -1,7 +1,8 @@
-"""The POSLink simulator's I/O shell: a `PosLinkTerminal` on a pty, on TCP and on HTTP.
+"""The POSLink simulator's I/O shell: a `PosLinkTerminal` on a pty or a real serial
+port (8N1), on TCP and on HTTP, any mix at once.
 
-One worker thread owns the pty and the TCP sockets and runs a `TerminalSide` per
-link (ACK/NAK, resend on NAK); a second thread serves HTTP (GET `/?<base64 frame>`,
+One worker thread owns the serial line and the TCP sockets and runs a `TerminalSide`
+per link (ACK/NAK, resend on NAK); a second thread serves HTTP (GET `/?<base64 frame>`,
 body = the raw response frame). Writes are scheduled by deadline and the loop
 sleeps in select() until the next one: no fixed sleeps, no busy loop. Nothing the
 peer does blocks it: unread output is dropped as on a dead wire, and the log goes
@@ -17,6 +18,9 @@ approvals wait in SAF, `out-of-balance` (B00 closes with 000300), `db-full`
 ACK quirks of real terminals (`ack_mode`): "separate" (ACK as its own write, the
 response `ack_delay` later; the default), "same" (ACK and response in one write:
 breaks GP's Java/.NET SDKs over TCP) and "none" (no ACK at all).
+
+Sales can arrive at random (`random_sales_per_minute`) or from a scenario (`+SECONDS
+command` control lines, played relative to the start).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import binascii
 import contextlib
 import json
 import os
+import random
 import re
 import select
 import socket
@@ -47,7 +52,7 @@ from ..poslink.terminal import RequestReceived, RequestRefused, TerminalEvent, T
 from .faults import FaultSpecError
 from .faults import parse_fault as parse_zvt_fault
 from .poslink_terminal import PosLinkTerminal
-from .pty import close_pty, open_pty
+from .pty import close_pty, open_pty, open_serial
 
 ACK_MODES = ("separate", "same", "none")
 EOT = b"\x04"
@@ -61,6 +66,10 @@ _TIMED = ("silent", "unplug")
 _SWITCHES = ("host-down", "out-of-balance", "db-full", "clear-without-settle")
 FAULT_KINDS = (*_COUNTED, *_TIMED, *_SWITCHES)
 _ZVT_NAME = {"lrc": "crc", "saf": "nak"}
+LOCALHOST = ("127.0.0.1", 0)
+# Random sales: mostly credit, some debit; Visa and MasterCard most often.
+_RANDOM_CARDS = (("01", "01"), ("01", "01"), ("01", "02"), ("01", "02"), ("01", "03"),
+                 ("01", "04"), ("02", "01"), ("02", "02"))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +143,10 @@ class _Link:
 class PosLinkServer:
     """A simulated PAX terminal. Use as a context manager or start()/stop().
 
-    `link` puts it on a pty (with a symlink there), `tcp=True` on 127.0.0.1 with a
-    port from the OS (`port`), `http=True` on 127.0.0.1 (`http_port`); any mix.
+    `link` puts it on a pty (with a symlink there; `pty=True` without one), `device` on a
+    real serial port (8N1 at `baudrate`) instead; `tcp=True` listens on `tcp_address`
+    (default 127.0.0.1 with a port from the OS: `port`), `http=True` on `http_address`
+    (`http_port`); any mix. Each socket binds exactly the host it is given.
     """
 
     def __init__(
@@ -144,16 +155,25 @@ class PosLinkServer:
         *,
         link: str | Path | None = None,
         pty: bool | None = None,
+        device: str | None = None,
+        baudrate: int = 9600,
         tcp: bool = False,
+        tcp_address: tuple[str, int] = LOCALHOST,
         http: bool = False,
+        http_address: tuple[str, int] = LOCALHOST,
         ack_mode: str = "separate",
         ack_delay: float = 0.05,
         processing_delay: float = 0.0,
         eot_after_ack: bool = False,
+        random_sales_per_minute: float = 0.0,
+        scenario: list[tuple[float, str]] | None = None,
         log: Callable[[str], None] | None = None,
+        seed: int | None = None,
     ) -> None:
         if ack_mode not in ACK_MODES:
             raise ValueError(f"ack_mode must be one of {', '.join(ACK_MODES)}")
+        if device and (link or pty):
+            raise ValueError("choose a pty or a serial device, not both")
         self.terminal = terminal or PosLinkTerminal()
         self.ack_mode = ack_mode
         self.ack_delay = ack_delay
@@ -161,7 +181,14 @@ class PosLinkServer:
         self.eot_after_ack = eot_after_ack  # the PAX doc's flow; GP over TCP sees none
         self._link_path = Path(link) if link else None
         self._want_pty = bool(link) if pty is None else pty
+        self._device, self._baudrate = device, baudrate
         self._want_tcp, self._want_http = tcp, http
+        self._tcp_address, self._http_address = tcp_address, http_address
+        self._sales_rate = random_sales_per_minute
+        self._scenario = deque(scenario or [])
+        self._rng = random.Random(seed)
+        self._started = 0.0
+        self._next_sale: float | None = None
         self._log = _Log(log)
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(("nak", "lrc", "drop"), 0)
@@ -170,6 +197,8 @@ class PosLinkServer:
         self._replug_at: float | None = None
         self._master: int | None = None
         self._slave: int | None = None
+        self._ser: Any = None  # the pyserial port of a real device
+        self._line_fd: int | None = None  # the serial line's descriptor: pty master or device
         self._pty_link: _Link | None = None
         self._listener: socket.socket | None = None
         self._tcp_links: dict[int, _Link] = {}
@@ -192,23 +221,47 @@ class PosLinkServer:
 
     @property
     def url(self) -> str:
-        """The pty path (the symlink if one was asked for)."""
+        """The serial line: the pty path (the symlink if one was asked for) or the device."""
+        if self._device:
+            return self._device
         return str(self._link_path) if self._link_path else self.slave_path
 
+    @property
+    def endpoints(self) -> list[str]:
+        """Where an ECR reaches it, once started: the serial line's path,
+        `socket://HOST:PORT` for TCP and `http://HOST:PORT/` for HTTP."""
+        out = [self.url] if self._want_pty or self._device else []
+        if self._listener is not None:
+            out.append(f"socket://{_host(self._tcp_address[0])}:{self.port}")
+        if self._http is not None:
+            out.append(f"http://{_host(self._http_address[0])}:{self.http_port}/")
+        return out
+
     def start(self) -> PosLinkServer:
-        if self._want_pty:
-            self._plug()
-        if self._want_tcp:
-            self._listener = socket.create_server(("127.0.0.1", 0))
-            self._listener.setblocking(False)
-            self.port = self._listener.getsockname()[1]
-        if self._want_http:
-            self._http = _HttpServer(("127.0.0.1", 0), _HttpHandler, self)
-            self.http_port = self._http.server_address[1]
+        """Open every port asked for; if one fails, close those already open and raise."""
+        try:
+            if self._want_pty or self._device:
+                self._plug()
+            if self._want_tcp:
+                self._listener = socket.create_server(
+                    self._tcp_address, family=_family(self._tcp_address[0])
+                )
+                self._listener.setblocking(False)
+                self.port = self._listener.getsockname()[1]
+            if self._want_http:
+                self._http = _HttpServer(self._http_address, _HttpHandler, self)
+                self.http_port = self._http.server_address[1]
+        except BaseException:
+            self.stop()
+            raise
+        if self._http is not None:
             self._http_thread = threading.Thread(
                 target=self._http.serve_forever, args=(0.05,), name="poslink sim http", daemon=True
             )
             self._http_thread.start()
+        self._started = time.monotonic()
+        if self._sales_rate > 0:
+            self._next_sale = self._started + self._rng.expovariate(self._sales_rate / 60)
         self._thread.start()
         return self
 
@@ -220,7 +273,8 @@ class PosLinkServer:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         if self._http is not None:
-            self._http.shutdown()
+            if self._http_thread is not None:
+                self._http.shutdown()
             self._http.server_close()
         self._unplug()
         for link in list(self._tcp_links.values()):
@@ -414,19 +468,34 @@ class PosLinkServer:
     # -- ports
 
     def _plug(self) -> None:
-        self._master, self._slave, self.slave_path = open_pty(self._link_path)
-        self._pty_link = _Link(TerminalSide(ack_requests=False), self._write_pty)
+        if self._device:
+            self._ser = open_serial(self._device, self._baudrate, stopbits=1)
+            try:
+                self._line_fd = self._ser.fileno()
+            except Exception:  # pyserial URLs such as loop:// or rfc2217:// have none
+                self._ser.close()
+                self._ser = None
+                raise ValueError(f"{self._device}: not a local serial port") from None
+            os.set_blocking(self._line_fd, False)
+        else:
+            self._master, self._slave, self.slave_path = open_pty(self._link_path)
+            self._line_fd = self._master
+        self._pty_link = _Link(TerminalSide(ack_requests=False), self._write_line)
 
     def _unplug(self) -> None:
         close_pty(self._master, self._slave, self._link_path)
-        self._master = self._slave = None
+        self._master = self._slave = self._line_fd = None
+        if self._ser is not None:
+            with contextlib.suppress(Exception):
+                self._ser.close()
+            self._ser = None
         self._pty_link = None
 
-    def _write_pty(self, data: bytes) -> None:
-        if self._master is None:
+    def _write_line(self, data: bytes) -> None:
+        if self._line_fd is None:
             return
         with contextlib.suppress(OSError):  # nobody reads the line: the bytes are lost
-            os.write(self._master, data)
+            os.write(self._line_fd, data)
 
     def _accept(self, now: float) -> None:
         assert self._listener is not None
@@ -458,8 +527,9 @@ class PosLinkServer:
         now = time.monotonic()
         self._tick(now)
         fds = [self._wake_r]
-        if self._master is not None:
-            fds.append(self._master)
+        line_fd = self._line_fd
+        if line_fd is not None:
+            fds.append(line_fd)
         if self._listener is not None:
             fds.append(self._listener.fileno())
         fds += list(self._tcp_links)
@@ -471,9 +541,9 @@ class PosLinkServer:
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 4096)
-        if self._master is not None and self._master in ready and self._pty_link:
+        if line_fd is not None and line_fd in ready and self._pty_link:
             try:
-                data = os.read(self._master, 4096)
+                data = os.read(line_fd, 4096)
             except OSError:
                 data = b""  # EIO while no one holds the pty open
             if data:
@@ -502,8 +572,11 @@ class PosLinkServer:
     def _wakeup(self, now: float) -> float:
         times = [now + 1.0]
         times += [link.schedule[0][0] for link in self._links() if link.schedule]
-        if self._replug_at is not None:
-            times.append(self._replug_at)
+        for t in (self._replug_at, self._next_sale):
+            if t is not None:
+                times.append(t)
+        if self._scenario:
+            times.append(self._started + self._scenario[0][0])
         return max(0.0, min(times) - now)
 
     def _tick(self, now: float) -> None:
@@ -515,6 +588,12 @@ class PosLinkServer:
             self._replug_at = None
             self._plug()
             self._log(f"port back: {self.url}")
+        while self._scenario and now >= self._started + self._scenario[0][0]:
+            command = self._scenario.popleft()[1]
+            self._log(f"scenario: {command} -> {self.control(command)}")
+        if self._next_sale is not None and now >= self._next_sale:
+            self._random_sale()
+            self._next_sale = now + self._rng.expovariate(self._sales_rate / 60)
         for link in self._links():
             if self._silent(now):
                 link.schedule.clear()
@@ -522,6 +601,16 @@ class PosLinkServer:
             idle = link.close_when_sent or now - link.last_seen > IDLE_CLOSE
             if link.sock is not None and not link.schedule and idle:
                 self._close_tcp(link)
+
+    def _random_sale(self) -> None:
+        edc, card = self._rng.choice(_RANDOM_CARDS)
+        amount = self._rng.randrange(150, 20000, 10)
+        try:
+            txn = self.terminal.add_transaction(amount, edc=edc, card_type=card)
+        except ValueError as exc:  # a full database refuses sales
+            self._log(f"random sale refused: {exc}")
+            return
+        self._log(f"sale: trans {txn.trans_number}, {amount} cents")
 
     def _start_fault(self, fault: Fault, now: float) -> None:
         if fault.kind == "silent":
@@ -562,6 +651,15 @@ def _version(body: bytes) -> str:
     return version.decode() if _VERSION.fullmatch(version) else ""
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _host(host: str) -> str:
+    """A host as it goes in a URL: IPv6 literals in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _send(sock: socket.socket, data: bytes) -> None:
     with contextlib.suppress(OSError):  # a full or closed socket loses the bytes
         sock.send(data)
@@ -571,6 +669,7 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], handler: type, sim: PosLinkServer) -> None:
+        self.address_family = _family(address[0])
         super().__init__(address, handler)
         self.sim = sim
 

@@ -1,7 +1,8 @@
-"""A pseudo-terminal standing in for a terminal's serial port, for both simulators.
+"""The serial line of both simulators: a pseudo-terminal standing in for a terminal's
+serial port, or a real serial port (a null-modem cable to the guard).
 
-The guard opens the slave side as it would /dev/ttyUSB0; `link`, when given, is a stable
-path (a symlink replaced atomically) that survives an unplug and replug.
+The guard opens the pty's slave side as it would /dev/ttyUSB0; `link`, when given, is a
+stable path (a symlink replaced atomically) that survives an unplug and replug.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import os
 import tty
 from pathlib import Path
+from typing import Any
 
 
 def open_pty(link: Path | None) -> tuple[int, int, str]:
@@ -36,3 +38,13 @@ def close_pty(master: int | None, slave: int | None, link: Path | None) -> None:
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def open_serial(device: str, baudrate: int, stopbits: int) -> Any:
+    """A real serial port (or a pyserial URL): 8 data bits, no parity, `stopbits` (ZVT 2,
+    POSLink 1), no flow control; reads never wait. Returns the pyserial object."""
+    import serial  # only a real port needs pyserial loaded
+
+    return serial.serial_for_url(
+        device, baudrate=baudrate, bytesize=8, parity="N", stopbits=stopbits, timeout=0
+    )

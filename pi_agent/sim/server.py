@@ -38,7 +38,7 @@ from ..zvt.messages import (
 from ..zvt.timers import Timeouts, TimerBook
 from ..zvt.transport import Delivered, Rejected, SendFailed, Sent, Transport
 from .faults import Fault, Faults, parse_fault
-from .pty import close_pty, open_pty
+from .pty import close_pty, open_pty, open_serial
 from .terminal import CARD_SLOTS, SimTerminal
 
 BITS_PER_BYTE = 11  # 8N2 plus the start bit
@@ -91,6 +91,7 @@ class SimServer:
         self._device = device
         self._listen = _parse_listen(listen) if listen else None
         self._serial = listen is None
+        self._baudrate = baudrate
         self._byte_time = BITS_PER_BYTE / baudrate if pace else 0.0
         self._delay = processing_delay
         self._sales_rate = random_sales_per_minute
@@ -240,11 +241,7 @@ class SimServer:
             self.port = self._listener.getsockname()[1]
             self._listen = (self._listen[0], self.port)  # come back on the same port after unplug
         elif self._device:
-            import serial
-
-            self._ser = serial.serial_for_url(
-                self._device, baudrate=9600, bytesize=8, parity="N", stopbits=2, timeout=0
-            )
+            self._ser = open_serial(self._device, self._baudrate, stopbits=2)
         else:
             self._master, self._slave, self.slave_path = open_pty(self._link)
         self._reset_line()

@@ -343,3 +343,42 @@ def test_command_line_runs_and_takes_control_lines() -> None:
     ).stdout
     assert "fault: saf injected" in out and "tcp " in out
     assert '"count": 1' in out and '"saf": 2' in out
+
+
+def test_random_sales_and_a_scenario_arrive(tmp_path: Path) -> None:
+    lines: list[str] = []
+    steps = [(0.0, "offline 2.00"), (0.3, "fault host-down")]
+    with PosLinkServer(tcp=True, random_sales_per_minute=1200, seed=7, scenario=steps,
+                       log=lines.append) as sim:  # fmt: skip
+        deadline = time.monotonic() + 5
+        while (len(sim.terminal.normal) < 3 or not sim.terminal.host_down) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        assert len(sim.terminal.normal) >= 3 and len(sim.terminal.saf_records) == 1
+        assert sim.terminal.host_down
+    assert any(line.startswith("scenario: fault host-down -> fault:") for line in lines)
+
+
+def test_endpoints_bind_the_given_address(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        free = probe.getsockname()[1]
+    with PosLinkServer(link=tmp_path / "pax", tcp=True, tcp_address=("127.0.0.1", free),
+                       http=True) as sim:  # fmt: skip
+        assert sim.endpoints == [
+            str(tmp_path / "pax"),
+            f"socket://127.0.0.1:{free}",
+            f"http://127.0.0.1:{sim.http_port}/",
+        ]
+        assert sim._listener is not None and sim._listener.getsockname() == ("127.0.0.1", free)
+
+
+def test_a_failed_start_closes_what_it_opened(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        sim = PosLinkServer(link=tmp_path / "pax", tcp=True,
+                            tcp_address=taken.getsockname())  # fmt: skip
+        with pytest.raises(OSError):
+            sim.start()
+    assert not (tmp_path / "pax").is_symlink()
+    with pytest.raises(ValueError, match="pty or a serial device"):
+        PosLinkServer(link=tmp_path / "pax", device="/dev/ttyUSB0")

@@ -291,3 +291,43 @@ def test_sim_output_never_waits_for_its_reader_and_says_what_it_dropped() -> Non
     notes = [line for line in lines if "lines dropped: nobody read the output" in line]
     dropped = sum(int(note.split()[0].strip("(")) for note in notes)
     assert len(kept) + dropped == 5000  # every line either shown or counted
+
+
+def test_a_real_device_opens_at_the_given_speed_8n2() -> None:
+    import os
+    import termios
+    import tty
+
+    master, slave = os.openpty()  # its slave side stands in for /dev/ttyUSB0
+    try:
+        tty.setraw(slave)
+        with SimServer(device=os.ttyname(slave), baudrate=19200):
+            attrs = termios.tcgetattr(slave)
+            assert attrs[4] == attrs[5] == termios.B19200
+            assert attrs[2] & termios.CSTOPB and not attrs[2] & termios.PARENB
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_log_lines_wait_for_the_port_line() -> None:
+    from pi_agent.sim.cli import HeldLog
+
+    shown: list[str] = []
+    log = HeldLog(shown.append)
+    log("scenario: sale 1.00 -> ...")  # the server's thread, already running
+    assert shown == []
+    shown.append("port: /dev/pts/9")
+    log.release()
+    log("sale: receipt 0002")
+    assert shown == ["port: /dev/pts/9", "scenario: sale 1.00 -> ...", "sale: receipt 0002"]
+
+
+def test_cli_prints_the_port_before_a_scenario_at_zero(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.txt"
+    scenario.write_text("+0 sale 1.00 visa\n")
+    for _ in range(5):  # the race it guards against is a matter of milliseconds
+        done = sim_cli("--link", str(tmp_path / "t"), "--scenario", str(scenario),
+                       "--exit-on-eof", stdin="state\n")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"port: {tmp_path / 't'}\n"), done.stdout
