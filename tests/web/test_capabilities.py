@@ -87,3 +87,29 @@ def test_no_force_close_for_zvt(rig: Rig) -> None:
         == 404
     )
     assert rig.sim.terminal.settlements == 0
+
+
+def test_the_page_switches_the_guard_to_poslink_over_http(rig: Rig) -> None:
+    """Protocol and port on the settings page: POSLink's own fields replace ZVT's, an
+    http:// port is POSLink's only, and a bad one is a field error with nothing saved."""
+    from pi_agent.config import load
+
+    from .test_routes import form_of
+
+    rig.login()
+    before = rig.config_path.read_bytes()
+    data = {**form_of(rig), "terminal.protocol": "poslink", "confirm_password": PASSWORD}
+    bad = rig.post("/config", {**data, "terminal.port": "http://10.0.0.5:10009/admin?x=1"})
+    assert bad.status_code == 400 and "http://HOST:PORT" in bad.get_data(True)
+    assert rig.config_path.read_bytes() == before
+    zvt_http = rig.post("/config", {**form_of(rig), "terminal.port": "http://10.0.0.5:10009",
+                                    "confirm_password": PASSWORD})  # fmt: skip
+    assert zvt_http.status_code == 400 and rig.config_path.read_bytes() == before
+    saved = rig.post("/config", {**data, "terminal.port": "http://10.0.0.5:10009"})
+    assert saved.status_code == 303, saved.get_data(True)[:2000]
+    cfg = load(rig.config_path)
+    assert (cfg.terminal.protocol, cfg.terminal.port) == ("poslink", "http://10.0.0.5:10009")
+    assert "password" not in dict(cfg.terminal.options)  # ZVT's password is dropped
+    rig.agent.cfg = cfg  # what the reload does
+    form = form_of(rig)
+    assert "terminal.version" in form and "terminal.password" not in form
