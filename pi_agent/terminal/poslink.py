@@ -72,6 +72,9 @@ from .models import (
 TRANS_NUMBER_CYCLE = 5000  # the normal database numbers records 1-5000, then wraps
 DEADLINE_GRACE = 5.0  # seconds past an exchange's deadline before the watchdog calls it stuck
 CONNECT_TRIES = 3  # TCP: connection attempts before a request counts as not sent
+MAX_SENDS = 3  # HTTP: GETs of one request (refused with NAK, or a read answered garbled)
+# Commands that change the terminal: sent again only when it refused them (NAK).
+CLOSING = frozenset({"B00", "B02", "B08", "A26"})
 DEFAULT_LINE = LineSettings(baudrate=9600, bytesize=8, parity="N", stopbits=1)
 # Kinds of the local totals that settle money. Pre-authorisations and voids do not (they
 # are also left out of B01's batch counts), so the open batch is compared like for like.
@@ -243,10 +246,27 @@ class HttpCarrier(Carrier):
 
     def exchange(self, request: Request, timeout: float, sent: list[bool],
                  beat: Callable[[float], None]) -> ExchangeResult:  # fmt: skip
-        import requests  # only a guard on HTTP pays for it
-
         exchange = EcrExchange(Timeouts(response=timeout))
         frame = exchange.send(request)
+        for _ in range(MAX_SENDS):
+            body = self._get(frame, timeout, sent, beat)
+            if isinstance(body, PosLinkError):
+                return _failed(exchange, body)
+            exchange.receive_data(body)
+            assert exchange.result is not None
+            if exchange.result.response is not None or exchange.result.error is not None:
+                return exchange.result
+            # The terminal refused the frame (its NAK is the body: nothing ran), or a read's
+            # answer came garbled: ask again. A closing command is never asked twice.
+            resend = exchange.data_to_send() == frame
+            if not resend and request.command in CLOSING:
+                break
+        return _failed(exchange, TransmissionError("no complete response in the answer"))
+
+    def _get(self, frame: bytes, timeout: float, sent: list[bool],
+             beat: Callable[[float], None]) -> bytes | PosLinkError:  # fmt: skip
+        import requests  # only a guard on HTTP pays for it
+
         url = f"{self.base}/?{base64.b64encode(frame).decode('ascii')}"
         beat(time.monotonic() + self.connect_timeout + timeout + DEADLINE_GRACE)
         try:
@@ -254,25 +274,19 @@ class HttpCarrier(Carrier):
             answer = requests.get(url, timeout=(self.connect_timeout, timeout),
                                   allow_redirects=False)  # fmt: skip
         except requests.exceptions.ConnectionError as exc:
-            if _never_connected(exc):
+            if _never_connected(exc) and not sent[0]:
                 self._ok = False
                 raise PortUnavailable(f"cannot connect to {self.base}") from None
             sent[0] = True
-            return _failed(exchange, TransmissionError("connection lost before the answer"))
+            return TransmissionError("connection lost before the answer")
         except requests.exceptions.RequestException as exc:  # read timeout, bad answer
             sent[0] = True
-            why = f"no answer ({type(exc).__name__})"
-            return _failed(exchange, TimeoutExpired("response", why))
+            return TimeoutExpired("response", f"no answer ({type(exc).__name__})")
         sent[0] = True
         self._ok = True
         if answer.status_code != 200:
-            return _failed(exchange, TransmissionError(f"HTTP {answer.status_code}"))
-        exchange.receive_data(answer.content)
-        if exchange.result is not None and exchange.result.response is None \
-                and exchange.result.error is None:  # fmt: skip
-            return _failed(exchange, TransmissionError("the answer held no complete response"))
-        assert exchange.result is not None
-        return exchange.result
+            return TransmissionError(f"HTTP {answer.status_code}")
+        return answer.content
 
     @property
     def connected(self) -> bool:

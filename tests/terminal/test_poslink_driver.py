@@ -149,7 +149,7 @@ def test_a_batch_cleared_without_settlement_keeps_its_number(
     assert sim.terminal.settled == []
 
 
-@pytest.mark.parametrize("carrier", ["pty", "tcp"])
+@pytest.mark.parametrize("carrier", ["pty", "tcp", "http"])
 @pytest.mark.parametrize("fault", ["nak:2", "lrc:2", "drop:1"])
 def test_line_faults_recover_within_the_exchange(
     sim: PosLinkServer, carrier: str, fault: str
@@ -301,3 +301,15 @@ def test_poslink_settings_are_checked_per_field() -> None:
     assert "[terminal] password: unknown setting for poslink" in text
     with pytest.raises(ConfigError, match=r"\[terminal\] port"):  # ZVT has no HTTP
         from_dict({"terminal": {"protocol": "zvt", "port": "http://10.0.0.5:10009"}})
+
+
+def test_a_garbled_close_answer_over_http_is_unknown_and_never_asked_again(
+    sim: PosLinkServer,
+) -> None:
+    sales(sim)
+    driver = PosLinkTerminal(url_of(sim, "http"), timeouts=FAST)
+    driver.totals()
+    # The B00 answer arrives with a wrong LRC (the fault is armed as B00 is about to leave).
+    result = driver.settle(lambda p: sim.inject("lrc:1") if "closing" in p.text else None)
+    assert result.outcome is Outcome.UNKNOWN
+    assert len(sim.terminal.settled) == 1  # it did close, once: the journal re-reads
