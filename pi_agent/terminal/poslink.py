@@ -141,10 +141,12 @@ class SerialCarrier(Carrier):
 
     def __init__(self, url: str, line: LineSettings, *, backoff: tuple[float, float],
                  handshake: Callable[[Carrier, Port], None] | None,
-                 on_state: Callable[[LinkState, str], None] | None = None) -> None:  # fmt: skip
+                 on_state: Callable[[LinkState, str], None] | None = None,
+                 trace: Callable[[str, bytes], None] | None = None) -> None:  # fmt: skip
         self._exchange = EcrExchange()
         self._handshake = handshake
-        self.link = Link(url, self, line, backoff=backoff, on_state=on_state).start()
+        self.link = Link(url, self, line, backoff=backoff, on_state=on_state,
+                         trace=trace).start()  # fmt: skip
 
     # Session hooks, in the link's thread
     def handshake(self, port: Port) -> None:
@@ -299,7 +301,8 @@ def _failed(exchange: EcrExchange, error: PosLinkError) -> ExchangeResult:
 
 class PosLinkTerminal(Terminal):
     """A PAX terminal driven by POSLink. `url`: a serial device or pty, `socket://HOST:PORT`
-    or `http://HOST:PORT`. `timeouts`: (reads, batch close) in seconds."""
+    or `http://HOST:PORT`. `timeouts`: (reads, batch close) in seconds. `trace` sees every
+    chunk on a serial line ("in"/"out", bytes), as ZvtTerminal's does."""
 
     def __init__(
         self,
@@ -313,6 +316,7 @@ class PosLinkTerminal(Terminal):
         backoff: tuple[float, float] = (0.2, 5.0),
         clock: Callable[[], datetime] = datetime.now,
         on_state: Callable[[LinkState, str], None] | None = None,
+        trace: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.url = url
         self.currency = currency
@@ -331,7 +335,7 @@ class PosLinkTerminal(Terminal):
         else:
             hello = self._hello if handshake else None
             self.carrier = SerialCarrier(url, line, backoff=backoff, handshake=hello,
-                                         on_state=on_state)  # fmt: skip
+                                         on_state=on_state, trace=trace)  # fmt: skip
 
     # -- exchanges
 
