@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## bench: poll round trip against the simulator, start-up, agent, push, page (prints figures)
+## bench: poll round trip against the ZVT and POSLink simulators, start-up, agent, push, page (prints figures)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_start.py

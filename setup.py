@@ -30,7 +30,7 @@ setup(
         "holidays==0.109",
         "Flask>=2.3",  # the technician's page: imported only when [web] enabled
         "waitress>=2.1",
-        "requests>=2.28",  # POSLink over HTTP (also what Apprise sends with)
+        "requests>=2.28",  # what Apprise sends with (POSLink over HTTP uses http.client)
     ],
     extras_require={
         "test": [

@@ -28,8 +28,7 @@ from .server import _parse_listen
 
 PROTOCOLS = ("zvt", "poslink")
 # Options only one protocol takes (dest -> option); given with the other, they are refused.
-ZVT_ONLY = {"password": "--password", "currency": "--currency", "pace": "--pace",
-            "receipts": "--receipts"}  # fmt: skip
+ZVT_ONLY = {"password": "--password", "currency": "--currency", "receipts": "--receipts"}
 POSLINK_ONLY = {"http": "--http", "offline": "--offline", "ack_mode": "--ack-mode",
                 "ack_delay": "--ack-delay", "batch": "--batch"}  # fmt: skip
 _POSLINK_TID = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -109,7 +108,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     both.add_argument(
         "--baud",
         type=cliargs.baud,
-        help="line speed for --device (default 9600); zvt also for --pace",
+        help="line speed for --device and --pace (default 9600)",
     )
     both.add_argument(
         "--delay", type=cliargs.non_negative, default=0.0, help="seconds before answering a command"
@@ -218,11 +217,13 @@ def _check_poslink(args: argparse.Namespace) -> str | None:
 
     if args.link and args.device:
         return "argument --link: not allowed with argument --device"
-    if args.baud is not None and not args.device:
-        return "argument --baud: poslink takes it with --device only"
+    if args.baud is not None and not (args.device or args.pace):
+        return "argument --baud: poslink takes it with --device or --pace only"
     if args.ack_delay is not None and args.ack_mode not in (None, "separate"):
         return f"argument --ack-delay: not with --ack-mode {args.ack_mode}"
     args.serial_pty = bool(args.pty or args.link or not (args.device or args.listen or args.http))
+    if args.pace and not args.serial_pty:
+        return "argument --pace: paces the pty only (a device has its own UART)"
     for spec in args.fault:
         try:
             fault = parse_poslink_fault(spec)
@@ -429,6 +430,7 @@ def _serve_poslink(args: argparse.Namespace, out: DroppingLog) -> int:
         pty=args.serial_pty,
         device=args.device,
         baudrate=args.baud,
+        pace=args.pace,
         tcp=args.listen is not None,
         tcp_address=_parse_listen(args.listen) if args.listen else LOCALHOST,
         http=args.http is not None,

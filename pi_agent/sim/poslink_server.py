@@ -20,7 +20,8 @@ response `ack_delay` later; the default), "same" (ACK and response in one write:
 breaks GP's Java/.NET SDKs over TCP) and "none" (no ACK at all).
 
 Sales can arrive at random (`random_sales_per_minute`) or from a scenario (`+SECONDS
-command` control lines, played relative to the start).
+command` control lines, played relative to the start). `pace=True` moves the serial
+line's bytes at `baudrate` 8N1, as a real line does (a device is paced by its UART).
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ from ..poslink.messages import Response
 from ..poslink.terminal import RequestReceived, RequestRefused, TerminalEvent, TerminalSide
 from .faults import FaultSpecError
 from .faults import parse_fault as parse_zvt_fault
+from .pace import Wire
 from .poslink_terminal import PosLinkTerminal
 from .pty import close_pty, open_pty, open_serial
 
 ACK_MODES = ("separate", "same", "none")
+BITS_PER_BYTE = 10  # 8N1 plus the start bit
 EOT = b"\x04"
 IDLE_CLOSE = 65.0  # seconds a TCP connection may idle: past every SDK's 60 s timeout
 LOG_BACKLOG = 1000
@@ -169,6 +172,7 @@ class PosLinkServer:
         scenario: list[tuple[float, str]] | None = None,
         log: Callable[[str], None] | None = None,
         seed: int | None = None,
+        pace: bool = False,
     ) -> None:
         if ack_mode not in ACK_MODES:
             raise ValueError(f"ack_mode must be one of {', '.join(ACK_MODES)}")
@@ -200,6 +204,7 @@ class PosLinkServer:
         self._ser: Any = None  # the pyserial port of a real device
         self._line_fd: int | None = None  # the serial line's descriptor: pty master or device
         self._pty_link: _Link | None = None
+        self._wire = Wire.at(baudrate, BITS_PER_BYTE, pace)  # the line's bytes, in and out
         self._listener: socket.socket | None = None
         self._tcp_links: dict[int, _Link] = {}
         self._http: ThreadingHTTPServer | None = None
@@ -490,12 +495,16 @@ class PosLinkServer:
                 self._ser.close()
             self._ser = None
         self._pty_link = None
+        self._wire.clear()
 
     def _write_line(self, data: bytes) -> None:
-        if self._line_fd is None:
-            return
-        with contextlib.suppress(OSError):  # nobody reads the line: the bytes are lost
-            os.write(self._line_fd, data)
+        self._wire.send(data, time.monotonic())  # out in _send_line, at the line's speed
+
+    def _send_line(self, now: float) -> None:
+        data = self._wire.take(now)  # what the line has sent by now (all of it unpaced)
+        if data and self._line_fd is not None:
+            with contextlib.suppress(OSError):  # nobody reads the line: the bytes are lost
+                os.write(self._line_fd, data)
 
     def _accept(self, now: float) -> None:
         assert self._listener is not None
@@ -547,7 +556,7 @@ class PosLinkServer:
             except OSError:
                 data = b""  # EIO while no one holds the pty open
             if data:
-                self._receive(self._pty_link, data, now)
+                self._wire.arrived(data, now)  # handed on in _tick once its wire time passed
         if self._listener is not None and self._listener.fileno() in ready:
             self._accept(now)
         for fd in [fd for fd in ready if fd in self._tcp_links]:
@@ -572,7 +581,7 @@ class PosLinkServer:
     def _wakeup(self, now: float) -> float:
         times = [now + 1.0]
         times += [link.schedule[0][0] for link in self._links() if link.schedule]
-        for t in (self._replug_at, self._next_sale):
+        for t in (self._replug_at, self._next_sale, self._wire.next_due()):
             if t is not None:
                 times.append(t)
         if self._scenario:
@@ -594,6 +603,9 @@ class PosLinkServer:
         if self._next_sale is not None and now >= self._next_sale:
             self._random_sale()
             self._next_sale = now + self._rng.expovariate(self._sales_rate / 60)
+        for data in self._wire.received(now):
+            if self._pty_link is not None:
+                self._receive(self._pty_link, data, now)
         for link in self._links():
             if self._silent(now):
                 link.schedule.clear()
@@ -601,6 +613,7 @@ class PosLinkServer:
             idle = link.close_when_sent or now - link.last_seen > IDLE_CLOSE
             if link.sock is not None and not link.schedule and idle:
                 self._close_tcp(link)
+        self._send_line(now)
 
     def _random_sale(self) -> None:
         edc, card = self._rng.choice(_RANDOM_CARDS)
@@ -706,13 +719,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1, port from the OS")
     p.add_argument("--http", action="store_true", help="HTTP GET on 127.0.0.1")
     p.add_argument("--ack-mode", choices=ACK_MODES, default="separate")
+    p.add_argument("--ack-delay", type=float, default=0.05, help="seconds from ACK to response")
+    p.add_argument("--pace", action="store_true", help="pty bytes at the wire's speed")
+    p.add_argument("--baud", type=int, default=9600, help="line speed for --pace")
     p.add_argument("--fault", action="append", default=[], help="fault spec, repeatable")
     args = p.parse_args(argv)
     if not (args.link or args.tcp or args.http):
         p.error("choose at least one of --link, --tcp, --http")
-    sim = PosLinkServer(
-        link=args.link, tcp=args.tcp, http=args.http, ack_mode=args.ack_mode, log=print
-    )
+    sim = PosLinkServer(link=args.link, tcp=args.tcp, http=args.http, ack_mode=args.ack_mode,
+                        ack_delay=args.ack_delay, pace=args.pace, baudrate=args.baud,
+                        log=print)  # fmt: skip
     with sim:
         for spec in args.fault:
             print(sim.control(f"fault {spec}"), flush=True)

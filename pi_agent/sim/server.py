@@ -38,6 +38,7 @@ from ..zvt.messages import (
 from ..zvt.timers import Timeouts, TimerBook
 from ..zvt.transport import Delivered, Rejected, SendFailed, Sent, Transport
 from .faults import Fault, Faults, parse_fault
+from .pace import Wire
 from .pty import close_pty, open_pty, open_serial
 from .terminal import CARD_SLOTS, SimTerminal
 
@@ -92,7 +93,7 @@ class SimServer:
         self._listen = _parse_listen(listen) if listen else None
         self._serial = listen is None
         self._baudrate = baudrate
-        self._byte_time = BITS_PER_BYTE / baudrate if pace else 0.0
+        self._wire = Wire.at(baudrate, BITS_PER_BYTE, pace)
         self._delay = processing_delay
         self._sales_rate = random_sales_per_minute
         self._scenario = deque(scenario or [])
@@ -114,10 +115,6 @@ class SimServer:
         self._head_ready: float | None = None
         self._wait_answer_after_ack = False
         self._awaiting_answer_until: float | None = None
-        self._rx: deque[tuple[float, bytes]] = deque()
-        self._rx_free = 0.0
-        self._out = bytearray()
-        self._tx_free = 0.0
         self._silent_until = 0.0
         self._busy_next = 0.0
         self._replug_at: float | None = None
@@ -261,8 +258,7 @@ class SimServer:
         self._transport = Transport(self._serial, self._timeouts)
         self._book = TimerBook()
         self._abandon()
-        self._rx.clear()
-        self._out.clear()
+        self._wire.clear()
 
     def _abandon(self) -> None:
         self._queue.clear()
@@ -338,17 +334,12 @@ class SimServer:
             if fd is not None and fd in ready:
                 data = self._read()
                 if data:
-                    now = time.monotonic()
-                    due = max(now, self._rx_free) + len(data) * self._byte_time
-                    self._rx_free = due
-                    self._rx.append((due, data))
+                    self._wire.arrived(data, time.monotonic())
 
     def _wakeup(self, now: float) -> float:
         times = [now + 1.0]
-        if self._rx:
-            times.append(self._rx[0][0])
-        if self._out:
-            times.append(self._tx_free + self._byte_time)
+        if (due := self._wire.next_due()) is not None:
+            times.append(due)
         if self._head_ready is not None:
             times.append(self._head_ready)
         if self._awaiting_answer_until is not None:
@@ -376,8 +367,8 @@ class SimServer:
         if self._next_sale is not None and now >= self._next_sale:
             self._random_sale()
             self._next_sale = now + self._rng.expovariate(self._sales_rate / 60)
-        while self._rx and now >= self._rx[0][0]:
-            self._receive(self._rx.popleft()[1], now)
+        for data in self._wire.received(now):
+            self._receive(data, now)
         if self._awaiting_answer_until is not None and now >= self._awaiting_answer_until:
             self._log("ECR did not answer: dialogue abandoned")
             self._abandon()
@@ -388,9 +379,7 @@ class SimServer:
         self._flush(now)
         while self._noise:
             data, written = self._noise.popleft()
-            if not self._out:
-                self._tx_free = max(self._tx_free, now)
-            self._out += data
+            self._wire.send(data, now)
             self._flush(now)
             written.set()
 
@@ -487,23 +476,10 @@ class SimServer:
     def _flush(self, now: float) -> None:
         data = self._transport.data_to_send()
         if data:
-            if not self._out:
-                self._tx_free = max(self._tx_free, now)  # an idle line starts sending now
-            self._out += self._mangle(data)
-        if not self._out:
-            return
-        if not self._byte_time:
-            self._write(bytes(self._out))
-            self._out.clear()
-            return
-        # Hand over only the bytes whose wire time has passed, as a UART delivers them.
-        count = int((now - self._tx_free) / self._byte_time)
-        if count < 1:
-            return
-        chunk = bytes(self._out[:count])
-        del self._out[:count]
-        self._write(chunk)
-        self._tx_free += len(chunk) * self._byte_time
+            self._wire.send(self._mangle(data), now)
+        chunk = self._wire.take(now)  # only the bytes whose wire time has passed
+        if chunk:
+            self._write(chunk)
 
     def _mangle(self, data: bytes) -> bytes:
         """Apply the crc/drop faults to a frame on its way out."""

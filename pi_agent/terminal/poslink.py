@@ -16,12 +16,14 @@ How the guard's readings are made from POSLink's commands:
 from __future__ import annotations
 
 import base64
+import http.client
 import socket
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ..poslink.codes import EDC_GROUPS, classify, describe
 from ..poslink.codes import Outcome as Code
@@ -144,10 +146,12 @@ class SerialCarrier(Carrier):
 
     def __init__(self, url: str, line: LineSettings, *, backoff: tuple[float, float],
                  handshake: Callable[[Carrier, Port], None] | None,
-                 on_state: Callable[[LinkState, str], None] | None = None) -> None:  # fmt: skip
+                 on_state: Callable[[LinkState, str], None] | None = None,
+                 trace: Callable[[str, bytes], None] | None = None) -> None:  # fmt: skip
         self._exchange = EcrExchange()
         self._handshake = handshake
-        self.link = Link(url, self, line, backoff=backoff, on_state=on_state).start()
+        self.link = Link(url, self, line, backoff=backoff, on_state=on_state,
+                         trace=trace).start()  # fmt: skip
 
     # Session hooks, in the link's thread
     def handshake(self, port: Port) -> None:
@@ -237,10 +241,16 @@ class TcpCarrier(Carrier):
 
 
 class HttpCarrier(Carrier):
-    """`http://HOST:PORT`: GET with the base64 request frame; the body is the response frame."""
+    """`http://HOST:PORT`: GET with the base64 request frame; the body is the response frame.
+
+    The standard library's http.client, one connection per request: requests cost five
+    times its CPU per GET (a session, the proxy environment), which a poll of five GETs
+    every 15 s on a Pi Zero feels."""
 
     def __init__(self, base: str, connect_timeout: float = 5.0) -> None:
         self.base = base.rstrip("/")
+        parts = urlsplit(self.base)
+        self.host, self.port = parts.hostname or "", parts.port or 80
         self.connect_timeout = connect_timeout
         self._ok = True
 
@@ -265,44 +275,43 @@ class HttpCarrier(Carrier):
 
     def _get(self, frame: bytes, timeout: float, sent: list[bool],
              beat: Callable[[float], None]) -> bytes | PosLinkError:  # fmt: skip
-        import requests  # only a guard on HTTP pays for it
-
-        url = f"{self.base}/?{base64.b64encode(frame).decode('ascii')}"
+        """One GET; the body, or the error that ended it. PortUnavailable if the first
+        could not connect (then nothing was sent)."""
+        path = f"/?{base64.b64encode(frame).decode('ascii')}"
         beat(time.monotonic() + self.connect_timeout + timeout + DEADLINE_GRACE)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
         try:
+            try:
+                conn.connect()
+            except OSError as exc:  # refused, unreachable, no name, connect timeout
+                why = exc.strerror or type(exc).__name__
+                if not sent[0]:
+                    self._ok = False
+                    raise PortUnavailable(f"cannot connect to {self.base}: {why}") from None
+                return TransmissionError(f"cannot connect again: {why}")
             # The frame leaves with the request line: once connected, it may have arrived.
-            answer = requests.get(url, timeout=(self.connect_timeout, timeout),
-                                  allow_redirects=False)  # fmt: skip
-        except requests.exceptions.ConnectionError as exc:
-            if _never_connected(exc) and not sent[0]:
-                self._ok = False
-                raise PortUnavailable(f"cannot connect to {self.base}") from None
             sent[0] = True
-            return TransmissionError("connection lost before the answer")
-        except requests.exceptions.RequestException as exc:  # read timeout, bad answer
-            sent[0] = True
-            return TimeoutExpired("response", f"no answer ({type(exc).__name__})")
-        sent[0] = True
-        self._ok = True
-        if answer.status_code != 200:
-            return TransmissionError(f"HTTP {answer.status_code}")
-        return answer.content
+            self._ok = True
+            assert conn.sock is not None
+            conn.sock.settimeout(timeout)
+            try:
+                conn.request("GET", path)
+                answer = conn.getresponse()
+                body = answer.read()
+            except TimeoutError:
+                return TimeoutExpired("response", "no answer (read timeout)")
+            except (OSError, http.client.HTTPException) as exc:  # dropped, or no HTTP answer
+                why = f"connection lost before the answer ({type(exc).__name__})"
+                return TransmissionError(why)
+        finally:
+            conn.close()
+        if answer.status != 200:
+            return TransmissionError(f"HTTP {answer.status}")
+        return body
 
     @property
     def connected(self) -> bool:
         return self._ok
-
-
-def _never_connected(exc: Exception) -> bool:
-    """requests wraps "could not connect" (nothing sent) and "connection dropped" (the
-    request may have arrived) in one exception type; urllib3's reason tells them apart."""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
-        reason, (NewConnectionError, ConnectTimeoutError)
-    )
 
 
 def _failed(exchange: EcrExchange, error: PosLinkError) -> ExchangeResult:
@@ -313,7 +322,8 @@ def _failed(exchange: EcrExchange, error: PosLinkError) -> ExchangeResult:
 
 class PosLinkTerminal(Terminal):
     """A PAX terminal driven by POSLink. `url`: a serial device or pty, `socket://HOST:PORT`
-    or `http://HOST:PORT`. `timeouts`: (reads, batch close) in seconds."""
+    or `http://HOST:PORT`. `timeouts`: (reads, batch close) in seconds. `trace` sees every
+    chunk on a serial line ("in"/"out", bytes), as ZvtTerminal's does."""
 
     def __init__(
         self,
@@ -327,6 +337,7 @@ class PosLinkTerminal(Terminal):
         backoff: tuple[float, float] = (0.2, 5.0),
         clock: Callable[[], datetime] = datetime.now,
         on_state: Callable[[LinkState, str], None] | None = None,
+        trace: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.url = url
         self.currency = currency
@@ -345,7 +356,7 @@ class PosLinkTerminal(Terminal):
         else:
             hello = self._hello if handshake else None
             self.carrier = SerialCarrier(url, line, backoff=backoff, handshake=hello,
-                                         on_state=on_state)  # fmt: skip
+                                         on_state=on_state, trace=trace)  # fmt: skip
 
     # -- exchanges
 

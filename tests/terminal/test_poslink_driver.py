@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -220,6 +221,31 @@ def test_unreachable_terminal_fails_before_anything_is_sent(tmp_path: Path) -> N
         with pytest.raises(PortUnavailable, match="cannot connect"):
             driver.settle()
         assert not driver.connected
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [(b"", "connection lost"), (b"HTTP/1.0 503 Busy\r\nContent-Length: 0\r\n\r\n", "HTTP 503"),
+     (b"garbage\r\n\r\n", "connection lost")],
+)  # fmt: skip
+def test_an_http_peer_that_gives_no_answer_took_the_request(answer: bytes, why: str) -> None:
+    # Connected, then dropped or answered with no frame: the request may have arrived, so
+    # it is "did not take" (a close in flight would be UNKNOWN), never "cannot connect".
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(answer)
+
+        worker = threading.Thread(target=serve, daemon=True)
+        worker.start()
+        driver = PosLinkTerminal(f"http://127.0.0.1:{server.getsockname()[1]}", timeouts=FAST)
+        with pytest.raises(NoAnswer, match=f"did not take A00 Initialize: {why}"):
+            driver.status()
+        assert driver.connected
+        worker.join(5)
 
 
 def test_unplugged_pty_reconnects_and_a_close_in_flight_is_unknown(tmp_path: Path) -> None:
