@@ -65,17 +65,19 @@ def run(readings: list[BatchTotals], result: SettlementResult):
 
 def test_a_batch_closed_out_of_balance_is_ok_and_never_sent_again() -> None:
     ok = SettlementResult(Outcome.OK, totals(3), result_code=0, out_of_balance=True)
-    store, terminal, record = run([totals(3), totals(0, 13)], ok)
-    assert record.state == "ok" and record.out_of_balance
+    # The terminal still shows the batch it closed (its reading lags the close).
+    store, terminal, record = run([totals(3), totals(3)], ok)
+    assert record.state == "ok" and record.out_of_balance and record.verified is False
     assert "out of balance" in record.note.lower() and "reconcile" in record.note
     assert store.last_ok_settlement().id == record.id and store.last_ok_settlement().out_of_balance
-    assert store.batch(record.batch_key).closed_why == "empty"
-    assert store.lost_batches(T0) == []
-    # The terminal still shows it (it closed the batch on its side; the reading lags): the
-    # journal's ok is final, nothing is sent again.
-    terminal.readings = [totals(3)]
+    # The journal's ok is final: asked again, nothing is sent.
     again = SettlementExecutor(terminal, store, FakeClock(T0), CAL).settle("again")
     assert again is not None and again.id == record.id and terminal.settled == 1
+    # Then it goes: closed, never called lost.
+    terminal.readings = [totals(0)]
+    SettlementExecutor(terminal, store, FakeClock(T0), CAL).identify(terminal.totals())
+    assert store.batch(record.batch_key).closed_why == "empty"
+    assert store.lost_batches(T0) == []
 
 
 def test_a_balanced_close_says_nothing_of_balance() -> None:
