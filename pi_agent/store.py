@@ -532,6 +532,14 @@ class Store:
             )
         return cur.rowcount == 1
 
+    def acknowledged(self, since: datetime) -> set[str]:
+        """The notice keys acknowledged (an `acknowledged` event keyed `ack:KEY`) since then."""
+        rows = self._db.execute(
+            "SELECT key FROM events WHERE kind = 'acknowledged' AND at >= ? AND key IS NOT NULL",
+            (_iso(since),),
+        ).fetchall()
+        return {r["key"].removeprefix("ack:") for r in rows}
+
     def events(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT at, kind, level, key, payload FROM events ORDER BY id DESC LIMIT ?", (limit,)
