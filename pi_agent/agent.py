@@ -36,7 +36,7 @@ from .guard.settle import OutcomeStillOpen, SettlementExecutor
 from .guard.tradingday import TradingCalendar, resolve_local
 from .notify.messages import Context
 from .notify.planner import Planner
-from .store import BatchRecord, Store
+from .store import BatchRecord, Settlement, Store
 from .terminal import (
     BatchTotals,
     Condition,
@@ -101,6 +101,13 @@ def _lost(b: BatchRecord) -> LostBatch:
     ref = b.ref or {}
     return LostBatch(b.key, b.lost_at or b.closed_at or b.opened_at, int(ref.get("count") or 0),
                      int(ref.get("total") or 0), ref.get("batch_number"))  # fmt: skip
+
+
+def _settled(ok: Settlement, store: Store) -> SettledFacts:
+    unsent = ok.offline_unsent
+    if unsent and store.event_seen(f"offline-sent:{ok.id}"):
+        unsent = 0  # all sent since; offline payments now are new ones
+    return SettledFacts(ok.id, ok.updated_at, ok.out_of_balance, unsent, ok.offline_unsent_total)
 
 
 class Agent:
@@ -192,9 +199,19 @@ class Agent:
             self.store.add_reading("status", status.to_json(), now)
             self.store.add_reading("totals", totals.to_json(), now)
             self._batch_seen(self.executor.identify(totals))
+            if totals.offline_pending == 0:
+                self._offline_sent(now)
         if not self._ready_sent:
             self._ready_sent = True
             sd_notify("READY=1")
+
+    def _offline_sent(self, now: datetime) -> None:
+        """The terminal holds no offline payments: those the last end-of-day left unsent went
+        since. Kept in the store, so new offline payments later are not taken for them."""
+        ok = self.store.last_ok_settlement()
+        if ok is not None and ok.offline_unsent:
+            self.store.add_event("offline-sent", "info", {"settlement": ok.id}, now,
+                                 key=f"offline-sent:{ok.id}")  # fmt: skip
 
     def _drift(self, totals: BatchTotals, at: datetime) -> timedelta | None:
         """The terminal's clock minus ours, judged at the middle of the totals exchange."""
@@ -232,8 +249,7 @@ class Agent:
             batch_day=record.trading_day if record else None,
             batch_opened_at=record.opened_at if record else None,
             lost_batches=tuple(_lost(b) for b in self.store.lost_batches(now - NEWS_SHOWN)),
-            last_settled=SettledFacts(ok.id, ok.updated_at, ok.out_of_balance, ok.offline_unsent,
-                                      ok.offline_unsent_total) if ok else None,
+            last_settled=_settled(ok, self.store) if ok else None,
             acknowledged=frozenset(self.store.acknowledged(now - ACK_KEPT)),
             failures=st.failures, last_answer_at=st.last_answer_at,
             system_synced=self.clock.synchronised(), settling=st.settling,

@@ -532,6 +532,11 @@ class Store:
             )
         return cur.rowcount == 1
 
+    def event_seen(self, key: str) -> bool:
+        """Whether an event with this key was recorded (and not pruned yet)."""
+        row = self._db.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
     def acknowledged(self, since: datetime) -> set[str]:
         """The notice keys acknowledged (an `acknowledged` event keyed `ack:KEY`) since then."""
         rows = self._db.execute(

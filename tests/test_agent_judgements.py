@@ -226,6 +226,11 @@ def test_offline_payments_left_after_the_end_of_day_alarm_until_sent(tmp_path: P
         assert len(shop.queued("offline-unsent:")) == 1
         shop.terminal.readings = [totals(0, 13, pending=0, pending_total=0)]
         assert ReasonKind.OFFLINE_UNSENT not in kinds(shop.step())
+        # A new offline payment later is a new one, not the ones the end-of-day left (also
+        # after a restart).
+        shop.restart()
+        shop.terminal.readings = [totals(1, 13, pending=1, pending_total=700)]
+        assert ReasonKind.OFFLINE_UNSENT not in kinds(shop.step())
     finally:
         shop.store.close()
 
