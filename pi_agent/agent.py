@@ -23,13 +23,20 @@ from typing import Protocol
 
 from .clock import Clock
 from .config import Config
-from .guard.assessment import ActionKind, Assessment, Level
-from .guard.policy import Observations, SettleHistory, assess
+from .guard.assessment import ActionKind, Assessment, Level, ReasonKind
+from .guard.policy import (
+    NEWS_SHOWN,
+    LostBatch,
+    Observations,
+    SettledFacts,
+    SettleHistory,
+    assess,
+)
 from .guard.settle import OutcomeStillOpen, SettlementExecutor
 from .guard.tradingday import TradingCalendar, resolve_local
 from .notify.messages import Context
 from .notify.planner import Planner
-from .store import Store
+from .store import BatchRecord, Settlement, Store
 from .terminal import (
     BatchTotals,
     Condition,
@@ -47,6 +54,11 @@ log = logging.getLogger(__name__)
 SNOOZE = timedelta(minutes=10)
 MAINTENANCE_EVERY = timedelta(minutes=30)  # sign-in / clock setting, at most this often
 FIRST_CONNECT_WAIT = 3.0  # seconds the first poll waits for the port to open
+# Alarms about what happened (not a state that clears by itself): a short press acknowledges
+# them, and they are shown quietly from then on. An acknowledgement counts this long.
+NEWS_KINDS = frozenset({ReasonKind.BATCH_LOST, ReasonKind.OUT_OF_BALANCE,
+                        ReasonKind.OFFLINE_UNSENT})  # fmt: skip
+ACK_KEPT = timedelta(days=7)
 
 
 class PanelSink(Protocol):
@@ -86,6 +98,19 @@ class GuardState:
     assessment: Assessment | None = None
 
 
+def _lost(b: BatchRecord) -> LostBatch:
+    ref = b.ref or {}
+    return LostBatch(b.key, b.lost_at or b.closed_at or b.opened_at, int(ref.get("count") or 0),
+                     int(ref.get("total") or 0), ref.get("batch_number"))  # fmt: skip
+
+
+def _settled(ok: Settlement, store: Store) -> SettledFacts:
+    unsent = ok.offline_unsent
+    if unsent and store.event_seen(f"offline-sent:{ok.id}"):
+        unsent = 0  # all sent since; offline payments now are new ones
+    return SettledFacts(ok.id, ok.updated_at, ok.out_of_balance, unsent, ok.offline_unsent_total)
+
+
 class Agent:
     def __init__(self, cfg: Config, clock: Clock, terminal: Terminal, store: Store,
                  panel: PanelSink | None = None, *, speed: float = 1.0) -> None:  # fmt: skip
@@ -117,7 +142,9 @@ class Agent:
         self._queue.put(work)
 
     def acknowledge(self) -> None:
-        """Short press: snooze the buzzer; during the 'ask' prompt it also cancels today's."""
+        """Short press: snooze the buzzer; during the 'ask' prompt it also cancels today's;
+        an alarm about what happened (a lost batch, out of balance, offline payments unsent)
+        is acknowledged: shown quietly from then on, across restarts."""
         self.post(self._acknowledge)
 
     def request_settle(self, batch: str | object | None = CURRENT_BATCH) -> None:
@@ -133,6 +160,10 @@ class Agent:
         if a is not None and any(r.kind.value == "settle-prompt" for r in a.reasons):
             self.state.settle_cancelled_day = a.trading_day
             self.store.add_event("settle-cancelled", "info", {"day": str(a.trading_day)}, now)
+        for notice in a.notices if a is not None else ():
+            if notice.kind in NEWS_KINDS:
+                self.store.add_event("acknowledged", "info", {"notice": notice.key}, now,
+                                     key=f"ack:{notice.key}")  # fmt: skip
         self.tick()
 
     def _request_settle(self, key: str | None) -> None:
@@ -169,9 +200,19 @@ class Agent:
             self.store.add_reading("status", status.to_json(), now)
             self.store.add_reading("totals", totals.to_json(), now)
             self._batch_seen(self.executor.identify(totals))
+            if totals.offline_pending == 0:
+                self._offline_sent(now)
         if not self._ready_sent:
             self._ready_sent = True
             sd_notify("READY=1")
+
+    def _offline_sent(self, now: datetime) -> None:
+        """The terminal holds no offline payments: those the last end-of-day left unsent went
+        since. Kept in the store, so new offline payments later are not taken for them."""
+        ok = self.store.last_ok_settlement()
+        if ok is not None and ok.offline_unsent:
+            self.store.add_event("offline-sent", "info", {"settlement": ok.id}, now,
+                                 key=f"offline-sent:{ok.id}")  # fmt: skip
 
     def _drift(self, totals: BatchTotals, at: datetime) -> timedelta | None:
         """The terminal's clock minus ours, judged at the middle of the totals exchange."""
@@ -202,9 +243,15 @@ class Agent:
         if any(s.state == "ok" for s in self.store.settlements(trading_day=day)):
             history = SettleHistory(history.attempts, history.last_state, history.last_at,
                                     history.last_code, settled_day=day)  # fmt: skip
+        record = self.store.batch(key) if key is not None else None
+        ok = self.store.last_ok_settlement()
         return Observations(
             status=st.status, totals=st.totals, totals_at=st.totals_at,
-            batch_day=self.store.batch_trading_day(key) if key else None,
+            batch_day=record.trading_day if record else None,
+            batch_opened_at=record.opened_at if record else None,
+            lost_batches=tuple(_lost(b) for b in self.store.lost_batches(now - NEWS_SHOWN)),
+            last_settled=_settled(ok, self.store) if ok else None,
+            acknowledged=frozenset(self.store.acknowledged(now - ACK_KEPT)),
             failures=st.failures, last_answer_at=st.last_answer_at,
             system_synced=self.clock.synchronised(), settling=st.settling,
             open_outcome=bool(self.store.open_settlements()), history=history,

@@ -106,6 +106,9 @@ class WarningsConfig:
     dead_after_minutes: int = 10
     clock_drift_seconds: int = 120
     set_terminal_clock: bool = False
+    # A batch settled later than this after its oldest sale costs more interchange
+    # ("downgrades"): warn before, and with auto-settle settle early, whatever the cutoff.
+    auth_age_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -456,7 +459,7 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "stale_after_failures": _int_between(1, 100),
                  "dead_after_minutes": _int_between(1, 1440),
                  "clock_drift_seconds": _int_between(5, 86_400),
-                 "set_terminal_clock": _bool},
+                 "set_terminal_clock": _bool, "auth_age_hours": _int_between(8, 168)},
     "settle": {"mode": _choice(SETTLE_MODES), "at": _time, "last_call": _time,
                "retry_minutes": _int_between(1, 240), "max_attempts": _int_between(1, 50)},
     "poll": {"interval_seconds": _int_between(5, 3600),

@@ -131,6 +131,16 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE revisions SET rev = rev + 1 WHERE name = 'payouts';
     END;
     """,
+    # 5: what the policy judges after the fact: a batch that vanished without a settlement
+    # (lost_at), a settlement closed out of balance, offline payments still unsent after it
+    """
+    ALTER TABLE batches ADD COLUMN lost_at TEXT;
+    CREATE INDEX batches_lost ON batches (lost_at) WHERE lost_at IS NOT NULL;
+    ALTER TABLE settlements ADD COLUMN out_of_balance INTEGER;
+    ALTER TABLE settlements ADD COLUMN offline_unsent INTEGER;
+    ALTER TABLE settlements ADD COLUMN offline_unsent_total INTEGER;
+    CREATE INDEX settlements_ok ON settlements (id) WHERE state = 'ok';
+    """,
 )
 
 HEARTBEAT = timedelta(minutes=15)  # an unchanged reading moves its row's seen_at this often
@@ -197,9 +207,13 @@ class Settlement:
     receipt_lines: list[str]
     verified: bool | None
     note: str | None
+    out_of_balance: bool = False  # closed, but the terminal's and the host's totals differ
+    offline_unsent: int | None = None  # offline payments still not sent after it (None: unknown)
+    offline_unsent_total: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Settlement:
+        later = row.keys()  # a reader of a store older than schema 5 has none of these
         return cls(
             row["id"], date.fromisoformat(row["trading_day"]), row["batch_key"], row["attempt"],
             row["state"], row["reason"], _dt(row["created_at"]), _dt(row["updated_at"]),
@@ -208,6 +222,9 @@ class Settlement:
             row["result_code"], row["result_text"],
             json.loads(row["receipt_lines"]) if row["receipt_lines"] else [],
             None if row["verified"] is None else bool(row["verified"]), row["note"],
+            bool(row["out_of_balance"]) if "out_of_balance" in later else False,
+            row["offline_unsent"] if "offline_unsent" in later else None,
+            row["offline_unsent_total"] if "offline_unsent_total" in later else None,
         )  # fmt: skip
 
 
@@ -219,12 +236,16 @@ class BatchRecord:
     closed_at: datetime | None
     closed_why: str | None  # settled / empty / replaced
     ref: dict[str, Any] | None  # the batch's latest reading (BatchIdentity's fields)
+    # When the guard saw it vanish without any settlement (its sales discarded), else None.
+    lost_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> BatchRecord:
+        names = row.keys()  # a reader of a store older than schema 5 has no lost_at
         return cls(row["batch_key"], date.fromisoformat(row["trading_day"]),
                    _dt(row["opened_at"]), _dt(row["closed_at"]), row["closed_why"],
-                   json.loads(row["ref"]) if row["ref"] else None)  # fmt: skip
+                   json.loads(row["ref"]) if row["ref"] else None,
+                   _dt(row["lost_at"]) if "lost_at" in names else None)  # fmt: skip
 
 
 class Store:
@@ -376,16 +397,32 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE batches SET ref = ? WHERE batch_key = ?", (json.dumps(ref), key))
 
-    def batch_closed(self, key: str, at: datetime, why: str = "settled") -> None:
+    def batch_closed(self, key: str, at: datetime, why: str = "settled",
+                     lost: bool = False) -> None:  # fmt: skip
         """The batch is over: `settled` by us, seen `empty`, or `replaced` by another one.
-        A batch we settled and then saw empty is marked `empty`: nothing can reopen it."""
+        A batch we settled and then saw empty is marked `empty`: nothing can reopen it.
+        `lost`: it went without any settlement (its sales discarded); kept whatever later
+        readings close it as."""
         with self._tx() as db:
             db.execute(
                 "UPDATE batches SET closed_at = COALESCE(closed_at, ?),"
                 " closed_why = CASE WHEN closed_at IS NULL OR ? = 'empty' THEN ? ELSE closed_why"
-                " END WHERE batch_key = ?",
-                (_iso(at), why, why, key),
+                " END, lost_at = CASE WHEN ? AND closed_at IS NULL THEN ? ELSE lost_at END"
+                " WHERE batch_key = ?",
+                (_iso(at), why, why, lost, _iso(at), key),
             )
+
+    def batch(self, key: str) -> BatchRecord | None:
+        row = self._db.execute("SELECT * FROM batches WHERE batch_key = ?", (key,)).fetchone()
+        return BatchRecord.from_row(row) if row else None
+
+    def lost_batches(self, since: datetime) -> list[BatchRecord]:
+        """Batches seen vanishing without a settlement at or after `since`, newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM batches WHERE lost_at IS NOT NULL AND lost_at >= ?"
+            " ORDER BY lost_at DESC", (_iso(since),),
+        ).fetchall()  # fmt: skip
+        return [BatchRecord.from_row(r) for r in rows]
 
     def batch_trading_day(self, key: str) -> date | None:
         row = self._db.execute(
@@ -431,6 +468,9 @@ class Store:
             "receipt_lines",
             "verified",
             "note",
+            "out_of_balance",
+            "offline_unsent",
+            "offline_unsent_total",
         }
         unknown = set(fields) - allowed
         if unknown:
@@ -452,6 +492,13 @@ class Store:
         if row is None:
             raise KeyError(settlement_id)
         return Settlement.from_row(row)
+
+    def last_ok_settlement(self) -> Settlement | None:
+        """The newest settlement that closed a batch."""
+        row = self._db.execute(
+            "SELECT * FROM settlements WHERE state = 'ok' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return Settlement.from_row(row) if row else None
 
     def open_settlements(self) -> list[Settlement]:
         """Settlements whose outcome is not known (a crash or a lost answer)."""
@@ -484,6 +531,19 @@ class Store:
                 (_iso(at), kind, level, key, json.dumps(payload, ensure_ascii=False, default=str)),
             )
         return cur.rowcount == 1
+
+    def event_seen(self, key: str) -> bool:
+        """Whether an event with this key was recorded (and not pruned yet)."""
+        row = self._db.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone()
+        return row is not None
+
+    def acknowledged(self, since: datetime) -> set[str]:
+        """The notice keys acknowledged (an `acknowledged` event keyed `ack:KEY`) since then."""
+        rows = self._db.execute(
+            "SELECT key FROM events WHERE kind = 'acknowledged' AND at >= ? AND key IS NOT NULL",
+            (_iso(since),),
+        ).fetchall()
+        return {r["key"].removeprefix("ack:") for r in rows}
 
     def events(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._db.execute(

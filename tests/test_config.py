@@ -32,6 +32,7 @@ def test_defaults_round_trip_and_come_from_the_pin_map() -> None:
     assert cfg.panel.oled_address == pins["i2c"]["oled_address"] == 0x3C
     assert cfg.schedule.cutoff == time(23, 0)
     assert (cfg.warnings.amber_minutes, cfg.warnings.red_minutes) == (60, 15)
+    assert cfg.warnings.auth_age_hours == 24
 
 
 def test_the_pin_map_has_no_pin_twice_and_nothing_on_i2c_or_uart() -> None:
@@ -60,6 +61,11 @@ def test_the_pin_map_has_no_pin_twice_and_nothing_on_i2c_or_uart() -> None:
             "[warnings] amber_minutes: '60' is not a whole number",
         ),
         ({"warnings": {"red_minutes": 0}}, "[warnings] red_minutes: 0 is outside 1-720"),
+        ({"warnings": {"auth_age_hours": 4}}, "[warnings] auth_age_hours: 4 is outside 8-168"),
+        (
+            {"warnings": {"auth_age_hours": "24h"}},
+            "[warnings] auth_age_hours: '24h' is not a whole number",
+        ),
         ({"poll": {"every": 5}}, "[poll] every: unknown setting"),
         ({"extra": {}}, "[extra]: unknown section"),
         ({"panel": {"display": "lcd"}}, "[panel] display: 'lcd' is not one of"),

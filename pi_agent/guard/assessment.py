@@ -35,6 +35,13 @@ class ReasonKind(Enum):
     SETTLE_UNKNOWN = "settle-unknown"  # an end-of-day answer was lost; being resolved
     TERMINAL_DEMANDS_SETTLE = "terminal-demands-settle"  # status F0/B1, or result 6A
     BATCH_NEAR_LIMIT = "batch-near-limit"
+    STORAGE_FULL = "storage-full"  # the terminal's transaction store is full: settle now
+    AUTH_AGE = "auth-age"  # the oldest sale nears the age past which interchange costs more
+    AUTH_TIME_IGNORED = "auth-time-ignored"  # the terminal's oldest-sale time is implausible
+    OFFLINE_PENDING = "offline-pending"  # stored offline payments not yet sent, cutoff near
+    OFFLINE_UNSENT = "offline-unsent"  # still not sent after the end-of-day (upload failed)
+    BATCH_LOST = "batch-lost"  # a batch with sales vanished without any settlement
+    OUT_OF_BALANCE = "out-of-balance"  # closed, but terminal and host totals differ
     SIGN_IN_NEEDED = "sign-in-needed"  # initialisation or diagnosis required
     TERMINAL_CLOCK_WRONG = "terminal-clock-wrong"
     SYSTEM_CLOCK_UNSYNCED = "system-clock-unsynced"

@@ -8,6 +8,13 @@ nothing taken away). What no reading can tell, the journal knows: a batch we set
 saw empty, is over, and any later sales are a new batch whatever their numbers. The one
 exception is a terminal that still reports, unchanged, the batch it said it settled: that
 is the same batch (verification flags it), and settling it again is refused.
+
+A batch with sales that ends without our end-of-day (seen empty, or replaced by a reading
+that does not continue it) is *lost* when the terminal numbers its batches and the number
+did not advance: its sales were discarded (BroadPOS "auto clear database"), not settled.
+Not while an end-of-day of ours for it is undecided: that may be what closed it. Where
+there is no batch number (ZVT) a batch that goes may be the terminal's own end-of-day, and
+nothing tells the two apart: it is closed, never called lost.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ class BatchBook:
         newest = self.store.newest_batch()
         if totals.empty:
             if newest is not None and newest.closed_why != "empty":
-                self.store.batch_closed(newest.key, now, "empty")
+                lost = newest.closed_at is None and self._lost(newest, totals.batch_number)
+                self.store.batch_closed(newest.key, now, "empty", lost=lost)
             return None
         ident = totals.identity
         if newest is not None:
@@ -51,7 +59,8 @@ class BatchBook:
             if newest.closed_why == "settled" and ident == earlier:
                 return newest.key  # still reported unchanged after its end-of-day
             if newest.closed_at is None:
-                self.store.batch_closed(newest.key, now, "replaced")
+                lost = self._lost(newest, ident.batch_number)
+                self.store.batch_closed(newest.key, now, "replaced", lost=lost)
         key = base = _name(ident, now)
         n = 1
         while self.store.batch_key_used(key):  # two batches within one second
@@ -59,6 +68,18 @@ class BatchBook:
             key = f"{base}-{n}"
         self.store.batch_opened(key, day() if callable(day) else day, now, asdict(ident))
         return key
+
+    def _lost(self, gone: BatchRecord, number: int | None) -> bool:
+        """Whether `gone`, open until a reading under batch number `number` ended it, lost
+        its sales: it had some, it and the reading carry the same number, and no end-of-day
+        of ours for it is undecided."""
+        ref = gone.ref or {}
+        had = ref.get("batch_number")
+        if had is None or number is None or number != had:
+            return False
+        if not (ref.get("count") or ref.get("total")):
+            return False
+        return not any(s.batch_key == gone.key for s in self.store.open_settlements())
 
 
 def _earlier(newest: BatchRecord, ident: BatchIdentity) -> BatchIdentity | None:

@@ -15,7 +15,16 @@ exhaustively with plain data. Rules, in the order a shop meets them:
 * a terminal that stops answering is stale after N failed polls and dead after the
   dead-time, sooner when the cutoff is near;
 * clocks: an unsynchronised system clock, a terminal clock that drifted;
-* a batch near the size limit settles early;
+* a batch near the size limit settles early, and so does one whose terminal says its
+  store is full;
+* the oldest sale's age: past `auth_age_hours` the interchange costs more, whatever the
+  cutoff says. WARN some hours before, URGENT near it, auto-settle early before it. Where
+  the protocol tells no sale times (ZVT) the guard's own first sight of the batch is the
+  estimate; a terminal time in the future or absurdly old is ignored, with a note;
+* stored offline payments not yet sent near the cutoff warn; still unsent after the
+  end-of-day they alarm;
+* what happened and nothing will undo (a batch that vanished unsettled, a batch closed out
+  of balance) alarms once, stays URGENT on show until acknowledged or for a day, then goes;
 * only what the terminal's protocol can do is ever asked of it (its capabilities in the
   protocol registry): no sign-in, diagnosis or clock setting where it has none.
 """
@@ -23,7 +32,7 @@ exhaustively with plain data. Rules, in the order a shop meets them:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config import Config
@@ -33,6 +42,15 @@ from .assessment import Action, ActionKind, Assessment, Level, Notice, Reason, R
 from .tradingday import TradingCalendar, resolve_local
 
 BACKOFF_CAP = timedelta(minutes=60)
+# The oldest sale's age against [warnings] auth_age_hours: how long before the limit the
+# guard warns, settles early (auto-settle modes) and calls it urgent.
+AGE_WARN_LEAD = timedelta(hours=4)
+AGE_SETTLE_LEAD = timedelta(hours=2)
+AGE_URGENT_LEAD = timedelta(hours=1)
+# A terminal's sale time this far ahead of our clock, or this far back, is not believed.
+AGE_FUTURE_SLACK = timedelta(minutes=10)
+AGE_ABSURD = timedelta(days=31)
+NEWS_SHOWN = timedelta(hours=24)  # a lost batch or an out-of-balance close stays on show
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +62,54 @@ class SettleHistory:
     last_at: datetime | None = None
     last_code: int | None = None
     settled_day: date | None = None  # the last trading day whose batch was settled
+
+
+@dataclass(frozen=True, slots=True)
+class LostBatch:
+    """A batch with sales that vanished without any settlement (journal: batches.lost_at)."""
+
+    key: str
+    lost_at: datetime
+    count: int
+    total: int
+    batch_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettledFacts:
+    """What the journal says about the newest settlement that closed a batch."""
+
+    id: int
+    at: datetime
+    out_of_balance: bool = False
+    offline_unsent: int | None = None  # offline payments still not sent after it
+    offline_unsent_total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OldestSale:
+    """The open batch's oldest sale as an instant, and how it was known."""
+
+    at: datetime | None  # aware; None: nothing to judge by
+    estimated: bool = False  # the guard's first sight of the batch, not the terminal's time
+    ignored: str | None = None  # "future" / "past": the terminal's time was not believed
+    terminal_time: datetime | None = None  # the terminal's (naive, local) time, as sent
+
+
+def oldest_sale(now: datetime, zone: ZoneInfo, totals: BatchTotals | None,
+                opened_at: datetime | None) -> OldestSale:  # fmt: skip
+    """The terminal's oldest authorisation (its local wall clock, read in the shop's zone:
+    a time in the repeated autumn hour is its first occurrence, so the age is never
+    understated; one in the spring gap is the jump), or else the estimate."""
+    theirs = totals.oldest_authorised_at if totals is not None else None
+    if theirs is not None:
+        at = resolve_local(theirs.date(), theirs.time(), zone)
+        if at > now + AGE_FUTURE_SLACK:
+            return OldestSale(opened_at, opened_at is not None, "future", theirs)
+        if now - at > AGE_ABSURD:
+            return OldestSale(opened_at, opened_at is not None, "past", theirs)
+        return OldestSale(at, terminal_time=theirs)
+    return OldestSale(opened_at, opened_at is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +128,10 @@ class Observations:
     settle_requested: bool = False  # the cashier (long press) or the owner asked to settle now
     settle_cancelled: bool = False  # 'ask' mode: the cashier cancelled today's auto-settle
     snoozed_until: datetime | None = None
+    batch_opened_at: datetime | None = None  # when the guard first saw the open batch
+    lost_batches: tuple[LostBatch, ...] = ()  # lost within NEWS_SHOWN
+    last_settled: SettledFacts | None = None
+    acknowledged: frozenset[str] = frozenset()  # notice keys the cashier acknowledged
 
 
 def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
@@ -214,9 +284,78 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
         reason(ReasonKind.BATCH_NEAR_LIMIT, Level.URGENT if count >= limit else Level.WARN,
                count=count, limit=limit)  # fmt: skip
 
+    # -- the terminal's store is full
+    storage_full = totals is not None and totals.storage_full
+    if storage_full:
+        reason(ReasonKind.STORAGE_FULL, Level.URGENT, notify=day.isoformat(), count=count)
+
+    # -- the oldest sale's age
+    age_settle = False
+    settled_unseen = history.last_state == "ok"  # settled, the terminal still shows it
+    if open_batch and not settled_unseen:
+        sale = oldest_sale(now, cfg.zone, totals, obs.batch_opened_at)
+        if sale.ignored is not None:
+            reason(ReasonKind.AUTH_TIME_IGNORED, Level.INFO, why=sale.ignored,
+                   terminal_time=sale.terminal_time)  # fmt: skip
+        if sale.at is not None:
+            age = now - sale.at
+            to_limit = timedelta(hours=cfg.warnings.auth_age_hours) - age
+            if to_limit <= AGE_WARN_LEAD:
+                urgent = to_limit <= AGE_URGENT_LEAD
+                reason(ReasonKind.AUTH_AGE, Level.URGENT if urgent else Level.WARN,
+                       notify=f"{sale.at.astimezone(UTC):%Y%m%dT%H%MZ}" if urgent else None,
+                       hours=int(age.total_seconds() // 3600),
+                       limit_hours=cfg.warnings.auth_age_hours,
+                       minutes_left=int(to_limit.total_seconds() // 60), oldest=sale.at,
+                       estimated=sale.estimated)  # fmt: skip
+                age_settle = to_limit <= AGE_SETTLE_LEAD
+
+    # -- stored offline payments
+    pending = totals.offline_pending if totals is not None else None
+    last = obs.last_settled
+    unsent = False
+    if last is not None and last.offline_unsent:
+        # Still unsent after the end-of-day: while the terminal says so, or, where it cannot
+        # say, for a day.
+        unsent = bool(pending) if pending is not None else now - last.at < NEWS_SHOWN
+        if unsent:
+            key = f"{last.id}"
+            acked = f"{ReasonKind.OFFLINE_UNSENT.value}:{key}" in obs.acknowledged
+            reason(ReasonKind.OFFLINE_UNSENT, Level.INFO if acked else Level.URGENT,
+                   notify=None if acked else key, count=pending or last.offline_unsent,
+                   total=(totals.offline_pending_total if pending and totals is not None
+                          else last.offline_unsent_total))  # fmt: skip
+    if pending and not unsent and (open_batch or trading) and not tomorrows and left <= amber:
+        reason(ReasonKind.OFFLINE_PENDING, Level.WARN,
+               notify=day.isoformat() if left <= red else None, count=pending,
+               total=totals.offline_pending_total if totals is not None else None)  # fmt: skip
+
+    # -- what happened and cannot be undone: tell once, show until acknowledged or a day
+    for lost in obs.lost_batches:
+        if not timedelta(0) <= now - lost.lost_at < NEWS_SHOWN:
+            continue
+        acked = f"{ReasonKind.BATCH_LOST.value}:{lost.key}" in obs.acknowledged
+        reason(ReasonKind.BATCH_LOST, Level.INFO if acked else Level.URGENT,
+               notify=None if acked else lost.key, count=lost.count, total=lost.total,
+               batch_number=lost.batch_number, lost_at=lost.lost_at)  # fmt: skip
+    if last is not None and last.out_of_balance and timedelta(0) <= now - last.at < NEWS_SHOWN:
+        acked = f"{ReasonKind.OUT_OF_BALANCE.value}:{last.id}" in obs.acknowledged
+        reason(ReasonKind.OUT_OF_BALANCE, Level.INFO if acked else Level.URGENT,
+               notify=None if acked else str(last.id), settlement=last.id,
+               settled_at=last.at)  # fmt: skip
+
     # -- settle now?
     settle_why = _settle_reason(
-        now, cfg, cal, day, obs, overdue=overdue, demands=demands_settle, near_limit=near_limit
+        now,
+        cfg,
+        cal,
+        day,
+        obs,
+        overdue=overdue,
+        demands=demands_settle,
+        near_limit=near_limit,
+        storage_full=storage_full,
+        aging=age_settle,
     )
     ready = status is None or status.condition in (Condition.READY, Condition.NEEDS_END_OF_DAY)
     # A batch the journal has settled ok is never sent again, even while the terminal still
@@ -247,7 +386,8 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
 
 def _settle_reason(
     now: datetime, cfg: Config, cal: TradingCalendar, day: date, obs: Observations, *,
-    overdue: bool, demands: bool, near_limit: bool,
+    overdue: bool, demands: bool, near_limit: bool, storage_full: bool = False,
+    aging: bool = False,
 ) -> ReasonKind | None:  # fmt: skip
     """Why the batch should be settled now, or None."""
     if obs.settle_requested:
@@ -259,8 +399,12 @@ def _settle_reason(
         return ReasonKind.OVERDUE_BATCH
     if demands:
         return ReasonKind.TERMINAL_DEMANDS_SETTLE
+    if storage_full:
+        return ReasonKind.STORAGE_FULL
     if near_limit:
         return ReasonKind.BATCH_NEAR_LIMIT
+    if aging:  # the oldest sale nears the limit: whatever the cutoff and today's settlement
+        return ReasonKind.AUTH_AGE
     if obs.history.settled_day == day:
         return None  # settled today: later sales belong to tomorrow's batch
     cutoff = cal.cutoff_of(day)

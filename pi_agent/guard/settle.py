@@ -12,6 +12,12 @@ alone: those wrap, repeat or are missing. The totals recorded as settled are alw
 terminal's own (its End-of-Day answer, or the same asked again with `last_settlement`);
 where the terminal cannot say, none are recorded and the note says so, rather than
 the totals read before, which a sale during the end-of-day would make wrong.
+
+A terminal may close the batch while its totals and the host's differ ("out of
+balance"): the batch is gone all the same, so the journal says ok (never retried) and
+marks it for the owner to reconcile. Offline payments the terminal still holds after the
+close (the reading that verifies it, where the protocol tells) are journaled too: the
+upload failed, and the policy alarms.
 """
 
 from __future__ import annotations
@@ -65,14 +71,17 @@ class SettlementExecutor:
         """
         decided = []
         for record in self.store.open_settlements():
-            key = self.identify(self.terminal.totals())
+            reading = self.terminal.totals()
+            key = self.identify(reading)
             now = self.clock.now()
             if key != record.batch_key:
                 settled, note = self._settled_totals(record)
                 decided.append(self.store.finish(
                     record.id, "ok", now, totals_settled=settled, verified=False,
                     note="the answer was lost; the batch was closed, so that end-of-day "
-                         f"settled it; {note}",
+                         f"settled it; {note}{_unsent_note(reading)}",
+                    offline_unsent=reading.offline_pending,
+                    offline_unsent_total=reading.offline_pending_total,
                 ))  # fmt: skip
                 self.store.batch_closed(record.batch_key, now)
             else:
@@ -155,23 +164,32 @@ class SettlementExecutor:
             return self.store.settlement(record.id)
         self._closed_day = day
         try:
-            verified, note = self._verify(key, before, result.totals)
+            verified, note, after = self._verify(key, before, result.totals)
         finally:
             self._closed_day = None
+        if result.out_of_balance:
+            note = ("closed OUT OF BALANCE: the terminal's and the host's totals differ; "
+                    f"reconcile with the acquirer; {note}")  # fmt: skip
         self.store.batch_closed(key, now)
         return self.store.finish(
             record.id, "ok", now,
             totals_settled=result.totals.to_json() if result.totals else None,
             result_code=result.result_code, result_text=result.result_text,
-            receipt_lines=lines, verified=verified, note=note,
+            receipt_lines=lines, verified=verified, note=note + _unsent_note(after),
+            out_of_balance=result.out_of_balance,
+            offline_unsent=after.offline_pending if after else None,
+            offline_unsent_total=after.offline_pending_total if after else None,
         )  # fmt: skip
 
     def _verify(self, key: str, before: BatchTotals,
-                settled: BatchTotals | None) -> tuple[bool, str]:  # fmt: skip
-        """After success: batch empty (or a new one), and settled totals equal those read before."""
+                settled: BatchTotals | None) -> tuple[bool, str, BatchTotals | None]:  # fmt: skip
+        """After success: batch empty (or a new one), and settled totals equal those read
+        before. Returns the verdict, its note and the reading it was judged by."""
         problems = []
+        after = None
         try:
-            if self.identify(self.terminal.totals()) == key:
+            after = self.terminal.totals()
+            if self.identify(after) == key:
                 problems.append("the terminal still reports the same batch")
         except TerminalError as exc:
             problems.append(f"could not re-read the batch: {exc}")
@@ -182,7 +200,17 @@ class SettlementExecutor:
                 f"settled {settled.count} / {settled.total} differs from {before.count} / "
                 f"{before.total} read before (sales during the settlement?)"
             )
-        return (not problems, "; ".join(problems) or "batch closed; totals match")
+        return (not problems, "; ".join(problems) or "batch closed; totals match", after)
+
+
+def _unsent_note(reading: BatchTotals | None) -> str:
+    """What the journal's note adds when the terminal still holds offline payments."""
+    if reading is None or not reading.offline_pending:
+        return ""
+    return (
+        f"; {reading.offline_pending} offline payments still not sent to the host"
+        f" ({reading.offline_pending_total if reading.offline_pending_total is not None else '?'})"
+    )
 
 
 def _expected(before: BatchTotals) -> set[tuple[int, int]]:

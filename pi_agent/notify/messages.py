@@ -67,9 +67,57 @@ ALARMS: dict[ReasonKind, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Batch nearly full", "批次将满"),
         ("{count} payments in the batch; settle early.", "批次已有 {count} 笔，请提前结算。"),
     ),
+    ReasonKind.STORAGE_FULL: (
+        ("Terminal storage full", "终端存储已满"),
+        ("The terminal's store is full: it must settle before it takes more payments "
+         "({count} open, {amount}).",
+         "终端存储已满，必须先结算才能继续收款（{count} 笔，{amount}）。"),
+    ),
+    ReasonKind.AUTH_AGE: (
+        ("Oldest sale {hours} h old: settle", "最早一笔已 {hours} 小时：请结算"),
+        ("Payments settled more than {limit} h after the sale cost higher card fees. "
+         "{count} payments, {amount} are open{estimate}. Settle now.",
+         "交易超过 {limit} 小时未结算，刷卡手续费会更高。还有 {count} 笔、{amount} 未结算"
+         "{estimate}。请立即结算。"),
+    ),
+    ReasonKind.OFFLINE_PENDING: (
+        ("{n} offline payments not yet sent", "{n} 笔离线交易尚未上送"),
+        ("{n} payments ({sum}) approved offline are still stored on the terminal. Keep it "
+         "online: the end-of-day sends them to the bank.",
+         "终端中仍存有 {n} 笔离线交易（{sum}）未上送。请保持终端联网，日结时会上送银行。"),
+    ),
+    ReasonKind.OFFLINE_UNSENT: (
+        ("Offline payments NOT sent", "离线交易未送达银行！"),
+        ("{n} offline payments ({sum}) not sent to the bank: the upload failed at the "
+         "end-of-day. Check the terminal's connection and send them, or they are not paid.",
+         "{n} 笔离线交易（{sum}）未送达银行：日结时上送失败。请检查终端网络并重新上送，"
+         "否则这些款项不会到账。"),
+    ),
+    ReasonKind.BATCH_LOST: (
+        ("Batch lost: {n} payments, {sum}", "批次丢失：{n} 笔 {sum}"),
+        ("{batch} ({n} payments, {sum}) vanished from the terminal without a "
+         "settlement. Those sales may never be paid: ask the acquirer, and check the "
+         "terminal's settings (automatic clearing of its database).",
+         "终端上的{batch}（{n} 笔，{sum}）未经结算就消失了，这些交易可能不会到账。"
+         "请联系收单机构，并检查终端设置（自动清除数据库）。"),
+    ),
+    ReasonKind.OUT_OF_BALANCE: (
+        ("Batch closed out of balance", "批次结算不平"),
+        ("Batch closed out of balance: the terminal's totals and the host's differ. "
+         "Reconcile with the acquirer.",
+         "批次已结算但不平：终端与主机的金额不一致。请与收单机构对账。"),
+    ),
 }
 # fmt: on
 GENERIC = (("SettleGuard: {what}", "SettleGuard：{what}"), ("{what}", "{what}"))
+ESTIMATE = (" (the age is estimated from when the guard first saw the batch)",
+            "（时间按守护设备首次看到该批次估算）")  # fmt: skip
+BATCH_NUMBER = ("Batch no. {}", "批次 {}")
+A_BATCH = ("A batch", "一个批次")
+
+
+def _amount(minor: object, currency: int) -> str:
+    return format_amount(minor, currency) if isinstance(minor, int) else "?"
 
 
 def _zh(lang: str) -> bool:
@@ -122,6 +170,17 @@ def alarm(a: Assessment, kind: ReasonKind, key: str, lang: str, ctx: Context) ->
         "drift": _drift(int(detail.get("drift_seconds", 0)), lang),  # type: ignore[call-overload]
         "code": code_label(ctx.protocol, code) if isinstance(code, int) else "?",
         "what": kind.value,
+        # the reason's own payments (offline, lost), not the open batch's
+        "n": detail.get("count", "?"),
+        "sum": _amount(detail.get("total"), a.currency),
+        "hours": detail.get("hours", "?"),
+        "limit": detail.get("limit_hours", "?"),
+        "estimate": _pick(ESTIMATE, lang) if detail.get("estimated") else "",
+        "batch": (
+            _pick(BATCH_NUMBER, lang).format(detail["batch_number"])
+            if detail.get("batch_number") is not None
+            else _pick(A_BATCH, lang)
+        ),
     }
     title, body = ALARMS.get(kind, GENERIC)
     return Draft(key, "alarm", SEVERITY[reason.level if reason else a.level],
@@ -145,6 +204,14 @@ class DayReport:
     payout_on: date | None
     unverified: bool = False  # settled, but the totals did not check out afterwards
     totals_known: bool = True  # False: settled, but the terminal's answer with them was lost
+    out_of_balance: bool = False  # closed, but the terminal's and the host's totals differ
+    offline_unsent: int = 0  # offline payments the terminal still held after the close
+
+    @property
+    def level(self) -> str:
+        if self.settled_at is None:
+            return "urgent" if self.count else "info"
+        return "warn" if self.out_of_balance or self.offline_unsent else "info"
 
 
 def report(r: DayReport, lang: str, zone: object) -> Draft:
@@ -182,8 +249,15 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
                      else f"Expected payout: {_day(r.payout_on, lang)}")  # fmt: skip
     if r.unverified:
         lines.append("结算结果未通过核对" if zh else "The settlement did not verify.")
-    level = "info" if r.settled_at is not None or not r.count else "urgent"
-    return Draft(f"report:{r.day}", "report", level, title, "\n".join(lines))
+    if r.out_of_balance:
+        lines.append("批次结算不平：终端与主机金额不一致，请与收单机构对账。" if zh else
+                     "Closed OUT OF BALANCE: the terminal's and the host's totals differ. "
+                     "Reconcile with the acquirer.")  # fmt: skip
+    if r.offline_unsent:
+        lines.append(f"{r.offline_unsent} 笔离线交易结算后仍未上送银行。" if zh else
+                     f"{_payments(r.offline_unsent)} approved offline were still not sent to "
+                     "the bank after the end-of-day.")  # fmt: skip
+    return Draft(f"report:{r.day}", "report", r.level, title, "\n".join(lines))
 
 
 def holiday(day: date, name: str, payout_on: date | None, lang: str) -> Draft:

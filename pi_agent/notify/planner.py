@@ -122,7 +122,7 @@ class Planner:
             report = day_report(self.store, self.calendar, self.cfg, a.trading_day,
                                 currency=a.currency,
                                 open_batch=(a.batch_count or 0, a.batch_total or 0))  # fmt: skip
-            severity = "info" if report.settled_at or not report.count else "urgent"
+            severity = report.level
             queued += self._queue(lambda lang: messages.report(report, lang, self.cfg.zone),
                                   a.at, severity)  # fmt: skip
         tomorrow = a.trading_day + timedelta(days=1)
@@ -170,9 +170,13 @@ def day_report(store: Store, calendar: BusinessCalendar, cfg: Config, day: date,
     t = s.totals_settled
     if t is None:  # settled, but the totals were lost with the answer: say so, print none
         return messages.DayReport(day, s.updated_at, 0, 0, currency, (), payout_on,
-                                  unverified=True, totals_known=False)  # fmt: skip
+                                  unverified=True, totals_known=False,
+                                  out_of_balance=s.out_of_balance,
+                                  offline_unsent=s.offline_unsent or 0)  # fmt: skip
     cards = tuple((c["card"], c["count"], c["amount_minor"]) for c in t.get("cards", []))
     # The batch's own count: a per-card count saturates at 255, the batch's does not.
     count = t.get("count", sum(c[1] for c in cards))
     return messages.DayReport(day, s.updated_at, count, t.get("total_minor", 0), currency,
-                              cards, payout_on, unverified=s.verified is False)  # fmt: skip
+                              cards, payout_on, unverified=s.verified is False,
+                              out_of_balance=s.out_of_balance,
+                              offline_unsent=s.offline_unsent or 0)  # fmt: skip

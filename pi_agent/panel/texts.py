@@ -15,7 +15,7 @@ SETTLE_WORDS = {Level.WARN: ("SETTLE", "请结算"), Level.URGENT: ("SETTLE NOW"
 SETTLING_WORDS = ("SETTLING", "结算中")
 SETTLE_KINDS = frozenset({
     ReasonKind.OPEN_BATCH, ReasonKind.TERMINAL_DEMANDS_SETTLE, ReasonKind.BATCH_NEAR_LIMIT,
-    ReasonKind.SETTLE_FAILED,
+    ReasonKind.SETTLE_FAILED, ReasonKind.STORAGE_FULL, ReasonKind.AUTH_AGE,
 })  # fmt: skip
 
 REASONS = {
@@ -28,6 +28,13 @@ REASONS = {
     ReasonKind.SETTLE_UNKNOWN: ("checking result", "核对结算结果"),
     ReasonKind.TERMINAL_DEMANDS_SETTLE: ("terminal: settle", "终端要求结算"),
     ReasonKind.BATCH_NEAR_LIMIT: ("batch nearly full", "批次将满"),
+    ReasonKind.STORAGE_FULL: ("terminal full", "终端存储已满"),
+    ReasonKind.AUTH_AGE: ("old sales: fees", "交易将超时加费"),
+    ReasonKind.AUTH_TIME_IGNORED: ("sale time odd", "交易时间异常"),
+    ReasonKind.OFFLINE_PENDING: ("offline unsent", "离线交易未上送"),
+    ReasonKind.OFFLINE_UNSENT: ("offline NOT sent", "离线未送达银行"),
+    ReasonKind.BATCH_LOST: ("BATCH LOST", "批次丢失"),
+    ReasonKind.OUT_OF_BALANCE: ("out of balance", "结算不平"),
     ReasonKind.SIGN_IN_NEEDED: ("sign-in needed", "需要签到"),
     ReasonKind.TERMINAL_CLOCK_WRONG: ("terminal clock", "终端时间错误"),
     ReasonKind.SYSTEM_CLOCK_UNSYNCED: ("clock not synced", "时钟未同步"),

@@ -63,6 +63,7 @@ class Snapshot:
     progress: str | None
     drift_seconds: float | None
     busy: bool = False  # the loop was busy: read without it (values may be a moment old)
+    details: tuple[dict[str, Any], ...] = ()  # each reason's detail, plain values
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -105,6 +106,11 @@ class Control(Protocol):
     def mark_received(self, payout_id: int) -> Outcome: ...
     def show_setup_code(self, code: str | None) -> None: ...
     def reload(self) -> None: ...
+
+
+def _plain(detail: dict[str, Any]) -> dict[str, Any]:
+    """A reason's detail as JSON would have it: times and dates as ISO text."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in detail.items()}
 
 
 def read_only(path: str) -> sqlite3.Connection:
@@ -186,6 +192,7 @@ class AgentControl:
             at=agent.clock.now(),
             level=a.level.name.lower() if a else "starting",
             reasons=tuple(r.kind.value for r in a.reasons) if a else (),
+            details=tuple(_plain(r.detail) for r in a.reasons) if a else (),
             trading_day=a.trading_day.isoformat() if a else None,
             cutoff=a.cutoff if a else None,
             batch_count=a.batch_count if a else None,

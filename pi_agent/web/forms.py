@@ -28,7 +28,8 @@ GATED: dict[str, tuple[str, ...] | None] = {
     "terminal": ALL,  # the link: the port receives the terminal password
     "settle": ALL,  # mode, time, last call, retries: when money is settled
     "schedule": ("cutoff", "timezone", "trading_days"),  # past the cutoff a batch settles
-    "warnings": ("batch_limit",),  # a batch this large settles at once
+    # a batch this large, or its oldest sale this old, settles at once
+    "warnings": ("batch_limit", "auth_age_hours"),
     "notify": ALL,  # where messages go (and what the push test reaches)
     "web": ALL,  # where the page listens
     "store": ALL,  # where the guard keeps its data

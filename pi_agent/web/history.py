@@ -54,7 +54,9 @@ def settlement_json(s: Settlement) -> dict[str, Any]:
             "updated_at": s.updated_at.isoformat(), "result_code": s.result_code,
             "result_text": s.result_text, "verified": s.verified, "note": s.note,
             "totals_before": s.totals_before, "totals_settled": s.totals_settled,
-            "receipt_lines": s.receipt_lines}  # fmt: skip
+            "receipt_lines": s.receipt_lines, "out_of_balance": s.out_of_balance,
+            "offline_unsent": s.offline_unsent,
+            "offline_unsent_total": s.offline_unsent_total}  # fmt: skip
 
 
 def rows(db_path: str, kind: str) -> list[dict[str, Any]]:

@@ -16,7 +16,11 @@ SNAPSHOT = Path(__file__).parent / "messages.snapshot.txt"
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 30, 14, 50, tzinfo=UTC)  # 22:50 in Shanghai
 DETAILS = {ReasonKind.SETTLE_FAILED: {"code": 0x9B}, ReasonKind.OUT_OF_ORDER: {"code": 0x83},
-           ReasonKind.TERMINAL_CLOCK_WRONG: {"drift_seconds": -425}}  # fmt: skip
+           ReasonKind.TERMINAL_CLOCK_WRONG: {"drift_seconds": -425},
+           ReasonKind.AUTH_AGE: {"hours": 23, "limit_hours": 24, "estimated": True},
+           ReasonKind.OFFLINE_PENDING: {"count": 3, "total": 4200},
+           ReasonKind.OFFLINE_UNSENT: {"count": 2, "total": 2500},
+           ReasonKind.BATCH_LOST: {"count": 4, "total": 6100, "batch_number": 12}}  # fmt: skip
 
 
 def render_all() -> str:
@@ -35,6 +39,9 @@ def render_all() -> str:
         lost = messages.DayReport(day, NOW, 0, 0, 156, (), date(2026, 10, 8), unverified=True,
                                   totals_known=False)  # fmt: skip
         out.append(messages.report(lost, lang, ZONE))
+        balance = messages.DayReport(day, NOW, 42, 123456, 156, cards, date(2026, 10, 8),
+                                     out_of_balance=True, offline_unsent=2)  # fmt: skip
+        out.append(messages.report(balance, lang, ZONE))
         unsettled = messages.DayReport(day, None, 42, 123456, 156, (), None)
         out.append(messages.report(unsettled, lang, ZONE))
         out.append(messages.holiday(date(2026, 10, 1), "National Day", date(2026, 10, 8), lang))

@@ -22,6 +22,7 @@ from .test_routes import form_of
 
 # What must never change without the password, whatever the tables say.
 DANGEROUS = {"terminal.*", "settle.*", "notify.*", "web.*", "store.*", "warnings.batch_limit",
+             "warnings.auth_age_hours",
              "schedule.cutoff", "schedule.timezone", "schedule.trading_days"}  # fmt: skip
 
 
@@ -52,6 +53,7 @@ GATED_CHANGES = [
     {"schedule.cutoff": "21:05"},
     {"schedule.timezone": "Asia/Shanghai"},
     {"warnings.batch_limit": "10"},
+    {"warnings.auth_age_hours": "48"},
     {"target.new.url": "json://203.0.113.7:9/"},
     {"notify.repeat_minutes": "5"},
     {"web.listen": "127.0.0.1:{port}"},
