@@ -412,6 +412,13 @@ class Store:
                 (_iso(at), why, why, lost, _iso(at), key),
             )
 
+    def batch_lost(self, key: str, at: datetime) -> None:
+        """A batch already closed turns out to have lost its sales (learnt from a later
+        reading: an empty one tells nothing of where the batch went)."""
+        with self._tx() as db:
+            db.execute("UPDATE batches SET lost_at = COALESCE(lost_at, ?) WHERE batch_key = ?",
+                       (_iso(at), key))  # fmt: skip
+
     def batch(self, key: str) -> BatchRecord | None:
         row = self._db.execute("SELECT * FROM batches WHERE batch_key = ?", (key,)).fetchone()
         return BatchRecord.from_row(row) if row else None

@@ -13,6 +13,7 @@ from pi_agent import config
 from pi_agent.agent import Agent
 from pi_agent.clock import FakeClock
 from pi_agent.guard.assessment import Level, ReasonKind
+from pi_agent.poslink.messages import BatchClose
 from pi_agent.sim.poslink_server import PosLinkServer
 from pi_agent.sim.poslink_terminal import PosLinkTerminal
 from pi_agent.store import Store
@@ -145,3 +146,63 @@ def test_a_sale_right_after_the_close_is_tomorrows_batch(rig: PaxRig) -> None:
     a = rig.step()
     assert a.level is Level.OK and ReasonKind.OVERDUE_BATCH not in kinds(a)
     assert a.batch_count == 1 and len(rig.sim.terminal.settled) == 1
+
+
+def test_a_batch_cleared_without_settlement_raises_the_lost_alarm(rig: PaxRig) -> None:
+    """BroadPOS "auto clear database": the batch vanishes under the same batch number. The
+    empty reading carries no number, so the next sale (still batch 1) tells it was lost."""
+    rig.sim.terminal.add_transaction(1250)
+    rig.sim.terminal.add_transaction(4590)
+    rig.at(ny(20, 12))
+    rig.step()
+    rig.sim.inject("clear-without-settle")
+    rig.at(ny(20, 12, 5))
+    rig.step()  # empty now: settled by the terminal, or discarded? Not known yet
+    rig.sim.terminal.add_transaction(899)
+    rig.at(ny(20, 12, 10))
+    a = rig.step()
+    lost = [r for r in a.reasons if r.kind is ReasonKind.BATCH_LOST]
+    assert lost and lost[0].level is Level.URGENT, a.reasons
+    assert rig.sim.terminal.settled == []
+
+
+def test_the_terminals_own_close_is_not_a_lost_batch(rig: PaxRig) -> None:
+    rig.sim.terminal.add_transaction(1250)
+    rig.at(ny(20, 12))
+    rig.step()
+    rig.sim.terminal.handle(BatchClose(timestamp=""))  # its own auto-batch: number 1 -> 2
+    rig.at(ny(20, 12, 5))
+    rig.step()
+    rig.sim.terminal.add_transaction(899)
+    rig.at(ny(20, 12, 10))
+    a = rig.step()
+    assert ReasonKind.BATCH_LOST not in kinds(a)
+
+
+def test_offline_payments_and_a_full_store_on_a_real_poslink_terminal(rig: PaxRig) -> None:
+    rig.sim.terminal.add_transaction(1250)
+    rig.sim.terminal.add_transaction(700, offline=True)
+    rig.at(ny(20, 22, 20))  # inside the amber lead, before the settle window
+    a = rig.step()
+    assert ReasonKind.OFFLINE_PENDING in kinds(a)
+    rig.sim.inject("db-full")
+    rig.at(ny(20, 22, 21))
+    a = rig.step()  # "please settle, database full": settled early
+    assert len(rig.sim.terminal.settled) == 1
+    [record] = rig.store.settlements()
+    assert record.state == "ok" and record.verified, record.note
+
+
+def test_out_of_balance_on_a_real_poslink_terminal(rig: PaxRig) -> None:
+    rig.sim.terminal.add_transaction(1250)
+    rig.sim.inject("out-of-balance")
+    rig.at(ny(20, 22, 30))
+    a = rig.step()
+    [record] = rig.store.settlements()
+    assert record.state == "ok" and "OUT OF BALANCE" in (record.note or "")
+    assert ReasonKind.OUT_OF_BALANCE in kinds(rig.agent.state.assessment)
+    rig.sim.terminal.add_transaction(500)
+    rig.at(ny(20, 22, 45))
+    rig.step()
+    assert len(rig.sim.terminal.settled) == 1  # never retried
+    assert a is not None

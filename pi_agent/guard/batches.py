@@ -12,6 +12,8 @@ is the same batch (verification flags it), and settling it again is refused.
 A batch with sales that ends without our end-of-day (seen empty, or replaced by a reading
 that does not continue it) is *lost* when the terminal numbers its batches and the number
 did not advance: its sales were discarded (BroadPOS "auto clear database"), not settled.
+An empty batch may carry no number (POSLink tells it only with a record): then the next
+sale under the same number tells it, and the batch seen empty is marked lost then.
 Not while an end-of-day of ours for it is undecided: that may be what closed it. Where
 there is no batch number (ZVT) a batch that goes may be the terminal's own end-of-day, and
 nothing tells the two apart: it is closed, never called lost.
@@ -61,6 +63,14 @@ class BatchBook:
             if newest.closed_at is None:
                 lost = self._lost(newest, ident.batch_number)
                 self.store.batch_closed(newest.key, now, "replaced", lost=lost)
+            elif (
+                newest.closed_why == "empty"
+                and newest.lost_at is None
+                and self._lost(newest, ident.batch_number)
+            ):
+                # Seen empty, and now sales under its very number: it was not closed by an
+                # end-of-day (that moves the number on), its sales were discarded.
+                self.store.batch_lost(newest.key, now)
         key = base = _name(ident, now)
         n = 1
         while self.store.batch_key_used(key):  # two batches within one second
@@ -79,6 +89,8 @@ class BatchBook:
             return False
         if not (ref.get("count") or ref.get("total")):
             return False
+        if any(s.state == "ok" for s in self.store.settlements(batch_key=gone.key)):
+            return False  # ours: settled, then seen empty
         return not any(s.batch_key == gone.key for s in self.store.open_settlements())
 
 

@@ -102,9 +102,12 @@ def test_a_batch_the_guard_settled_is_never_lost() -> None:
     store = Store(":memory:")
     book = BatchBook(store)
     key = seen(book, reading(3), 0)
-    store.batch_closed(key, T0 + timedelta(minutes=5))  # settled, ok
+    # As the executor settles: the journal's intent and outcome, then the batch closed.
+    record = store.journal_intent(DAY, key, reading(3).to_json(), "open-batch", T0)
+    store.finish(record.id, "ok", T0 + timedelta(minutes=5))
+    store.batch_closed(key, T0 + timedelta(minutes=5))
     seen(book, reading(0), 10)
-    seen(book, reading(1), 20)
+    seen(book, reading(1), 20)  # a sale under the same number (the terminal did not advance)
     assert store.lost_batches(T0) == []
 
 
@@ -123,3 +126,26 @@ def test_lost_batches_are_found_by_when_they_were_lost() -> None:
     seen(book, reading(0), 10)
     assert store.lost_batches(T0 + timedelta(minutes=11)) == []
     assert len(store.lost_batches(T0 + timedelta(minutes=10))) == 1
+
+
+def test_an_empty_reading_without_a_number_is_told_lost_by_the_next_sale() -> None:
+    """POSLink: an empty batch has no record to carry its number; the next sale does."""
+    store = Store(":memory:")
+    book = BatchBook(store)
+    key = seen(book, reading(3), 0)
+    seen(book, reading(0, number=None), 10)
+    assert store.lost_batches(T0) == []  # not known yet: settled by the terminal, or not
+    seen(book, reading(1, number=12), 20)
+    [lost] = store.lost_batches(T0)
+    assert lost.key == key and lost.lost_at == T0 + timedelta(minutes=20)
+    seen(book, reading(2, number=12), 30)
+    assert len(store.lost_batches(T0)) == 1
+
+
+def test_an_empty_reading_then_the_next_batch_number_is_not_lost() -> None:
+    store = Store(":memory:")
+    book = BatchBook(store)
+    seen(book, reading(3), 0)
+    seen(book, reading(0, number=None), 10)
+    seen(book, reading(1, number=13), 20)  # the terminal's own close moved the number on
+    assert store.lost_batches(T0) == []
