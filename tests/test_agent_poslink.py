@@ -206,3 +206,33 @@ def test_out_of_balance_on_a_real_poslink_terminal(rig: PaxRig) -> None:
     rig.step()
     assert len(rig.sim.terminal.settled) == 1  # never retried
     assert a is not None
+
+
+def test_the_closing_report_reaches_the_owner_from_a_poslink_day(tmp_path: Path) -> None:
+    from pi_agent.notify.deliver import apprise_send, deliver_due
+    from pi_agent.notify.outbox import Outbox
+
+    from .notify.receiver import Receiver
+
+    receiver = Receiver()
+    rig = PaxRig(tmp_path, "tcp")
+    try:
+        cfg = config.replace(rig.cfg, "notify", targets=[{"url": receiver.url,
+                                                          "min_level": "info"}])  # fmt: skip
+        rig.cfg = rig.agent.cfg = rig.agent.planner.cfg = cfg
+        for hour, amount in ((10, 1250), (13, 4590), (18, 899)):
+            rig.at(ny(20, hour))
+            rig.sim.terminal.add_transaction(amount)
+            rig.step()
+        rig.sim.terminal.add_transaction(2000, offline=True)
+        for hh, mm in ((22, 0), (22, 31), (22, 40), (23, 10)):
+            rig.at(ny(20, hh, mm))
+            rig.step()
+            deliver_due(Outbox(rig.store), list(cfg.notify.targets), rig.clock.now(),
+                        apprise_send)  # fmt: skip
+        assert "Settled: 4 payments, 87.39 USD" in receiver.titles(), receiver.titles()
+        report = next(m["message"] for m in receiver.got if m["title"].startswith("Settled"))
+        assert "Expected payout" in report
+    finally:
+        rig.close()
+        receiver.server.shutdown()
