@@ -34,8 +34,11 @@ from .guard.policy import (
 )
 from .guard.settle import OutcomeStillOpen, SettlementExecutor
 from .guard.tradingday import TradingCalendar, resolve_local
+from .notify import payouts
 from .notify.messages import Context
 from .notify.planner import Planner
+from .snapshot import GuardSnapshot, LastSettlement, NextPayout
+from .snapshot import build as build_snapshot
 from .store import BatchRecord, Settlement, Store
 from .terminal import (
     BatchTotals,
@@ -123,6 +126,8 @@ class Agent:
         self.calendar = TradingCalendar(cfg.zone, cfg.schedule.cutoff)
         self.executor = SettlementExecutor(terminal, store, clock, self.calendar)
         self.state = GuardState()
+        self._listeners: list[Callable[[GuardSnapshot], None]] = []
+        self._publish_failure = ""
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._scheduler = None
         self._thread: threading.Thread | None = None
@@ -274,8 +279,57 @@ class Agent:
                                  now, key=notice.key)  # fmt: skip
         self._show(a)
         self._act(a)
-        self._tell(self.state.assessment or a, obs)
-        return self.state.assessment or a
+        final = self.state.assessment or a
+        self._tell(final, obs)
+        if self._listeners:  # after a settlement the guard judged afresh: so do they
+            self._publish(final, obs if final is a else self.observations(final.at))
+        return final
+
+    def subscribe(self, listener: Callable[[GuardSnapshot], None]) -> None:
+        """Call `listener(snapshot)` on the loop after every tick. It must return at once
+        (hand the value to its own thread): the loop waits for nobody."""
+        self._listeners.append(listener)
+
+    def snapshot(self) -> GuardSnapshot:
+        """What the guard knows now (built on the loop's thread)."""
+        a = self.state.assessment or self.tick()
+        return self._snapshot(a, self.observations(a.at))
+
+    def _snapshot(self, a: Assessment, obs: Observations) -> GuardSnapshot:
+        rows = self.store.settlements(limit=1)
+        last = None
+        if rows:
+            r = rows[0]
+            settled = r.totals_settled or {}
+            last = LastSettlement(r.id, r.state, r.updated_at, r.verified,
+                                  settled.get("total_minor"), settled.get("count"))  # fmt: skip
+        today = a.at.astimezone(self.cfg.zone).date()
+        waiting = [p for p in payouts.payouts(self.store, limit=10)
+                   if p.received_on is None and p.expected_on >= today]  # fmt: skip
+        soonest = min(waiting, key=lambda p: p.expected_on, default=None)
+        payout = NextPayout(soonest.expected_on, soonest.amount, soonest.currency) if soonest \
+            else None  # fmt: skip
+        return build_snapshot(a, obs, zone=self.cfg.zone, batch_key=self.state.batch_key,
+                              last=last, payout=payout)  # fmt: skip
+
+    def _publish(self, a: Assessment, obs: Observations) -> None:
+        if not self._listeners:
+            return  # nobody listens: no snapshot, no store reads
+        failure = ""
+        try:
+            snap = self._snapshot(a, obs)
+        except Exception as exc:  # the snapshot must never stop the guard
+            snap, failure = None, repr(exc)
+            if failure != self._publish_failure:
+                log.exception("building the snapshot failed")
+        for listener in self._listeners if snap is not None else ():
+            try:
+                listener(snap)
+            except Exception as exc:  # nor a listener: the others still get it
+                failure = repr(exc)
+                if failure != self._publish_failure:  # once per cause, not every tick
+                    log.exception("a snapshot listener failed")
+        self._publish_failure = failure
 
     def _tell(self, a: Assessment, obs: Observations) -> None:
         try:

@@ -189,6 +189,25 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """MQTT for chains of shops: state, events and Home Assistant discovery to a broker."""
+
+    enabled: bool = False
+    broker: str = ""  # mqtt://HOST[:1883] or mqtts://HOST[:8883]
+    ca_file: str = ""  # mqtts: the broker's CA (empty: the system's)
+    username: str = ""
+    password: str = field(default="", metadata={"secret": True})
+    client_cert: str = ""  # mqtts: a client certificate and its key, instead of a password
+    client_key: str = ""
+    prefix: str = "settleguard"  # topics: PREFIX/SHOP_ID/...
+    shop_id: str = ""  # unique on the broker: letters, digits, - and _
+    shop_name: str = ""
+    discovery: bool = True  # Home Assistant MQTT discovery
+    discovery_prefix: str = "homeassistant"
+    allow_remote_settle: bool = False  # a "settle now" command on the broker moves money
+
+
+@dataclass(frozen=True)
 class Config:
     terminal: TerminalConfig = TerminalConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -200,6 +219,7 @@ class Config:
     calendar: CalendarConfig = CalendarConfig()
     store: StoreConfig = StoreConfig()
     web: WebConfig = WebConfig()
+    fleet: FleetConfig = FleetConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -423,6 +443,53 @@ def _store_path(value: Any) -> str:
     return path
 
 
+_BROKER = re.compile(r"(mqtts?)://([A-Za-z0-9.-]{1,253})(?::([0-9]{1,5}))?/?")
+_LEVEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _maybe_text(value: Any) -> str:
+    """A text that may be empty (an optional field the file spells out as "")."""
+    if not isinstance(value, str):
+        raise ValueError("must be a text")
+    return value.strip()
+
+
+def _broker(value: Any) -> str:
+    """mqtt://HOST[:PORT] or mqtts://HOST[:PORT]: no user, path or options (the password
+    has its own field, so it never sits in a URL that logs and pages show)."""
+    url = _maybe_text(value)
+    match = _BROKER.fullmatch(url)
+    if url and (not match or (match[3] and not 1 <= int(match[3]) <= 65535)):
+        shown = repr(url if len(url) <= 80 else url[:77] + "...")
+        raise ValueError(f"{shown} is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+    return url.rstrip("/")
+
+
+def _topic_level(value: Any) -> str:
+    text = _text(value)
+    if not _LEVEL.fullmatch(text):
+        raise ValueError(f"{text[:70]!r} is not 1-64 letters, digits, - or _ (one topic level)")
+    return text
+
+
+def _shop_id(value: Any) -> str:
+    return _topic_level(value) if _maybe_text(value) else ""
+
+
+def _mqtt_text(value: Any) -> str:
+    text = _maybe_text(value)
+    if len(text) > 200 or any(ord(c) < 32 for c in text):
+        raise ValueError("must be at most 200 characters, without control characters")
+    return text
+
+
+def _optional_file(value: Any) -> str:
+    text = _maybe_text(value)
+    if text and not (text.startswith("/") and os.path.isfile(text)):
+        raise ValueError(f"{text[:80]!r} is not a readable file (an absolute path)")
+    return text
+
+
 def _hosts(value: Any) -> tuple[str, ...]:
     """Host names or IP addresses, without a port (a port is never part of the check)."""
     import ipaddress
@@ -476,11 +543,16 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "extra_workdays": _dates},
     "store": {"path": _store_path, "retention_days": _int_between(30, 3650)},
     "web": {"enabled": _bool, "listen": _listen, "allowed_hosts": _hosts},
+    "fleet": {"enabled": _bool, "broker": _broker, "ca_file": _optional_file,
+              "username": _mqtt_text, "password": _mqtt_text, "client_cert": _optional_file,
+              "client_key": _optional_file, "prefix": _topic_level, "shop_id": _shop_id,
+              "shop_name": _mqtt_text, "discovery": _bool, "discovery_prefix": _topic_level,
+              "allow_remote_settle": _bool},
 }  # fmt: skip
 _SECTION_CLASSES = {
     "terminal": TerminalConfig, "schedule": ScheduleConfig, "warnings": WarningsConfig,
     "settle": SettleConfig, "poll": PollConfig, "panel": PanelConfig, "notify": NotifyConfig,
-    "calendar": CalendarConfig, "store": StoreConfig, "web": WebConfig,
+    "calendar": CalendarConfig, "store": StoreConfig, "web": WebConfig, "fleet": FleetConfig,
 }  # fmt: skip
 
 
@@ -492,6 +564,14 @@ def _before_cutoff(t: time, cutoff: time) -> int:
 
 def _cross_checks(cfg: Config) -> list[FieldError]:
     errors = []
+    fleet = cfg.fleet
+    if fleet.enabled and not (fleet.broker and fleet.shop_id):
+        missing = "broker" if not fleet.broker else "shop_id"
+        errors.append(FieldError(f"[fleet] {missing}", "is needed when the fleet is enabled"))
+    if bool(fleet.client_cert) != bool(fleet.client_key):
+        errors.append(FieldError("[fleet] client_key", "a client certificate needs its key"))
+    if (fleet.ca_file or fleet.client_cert) and not fleet.broker.startswith("mqtts://"):
+        errors.append(FieldError("[fleet] broker", "certificates need mqtts://"))
     if cfg.warnings.red_minutes >= cfg.warnings.amber_minutes:
         errors.append(FieldError("[warnings] red_minutes", "must be less than amber_minutes"))
     cutoff = cfg.schedule.cutoff

@@ -33,6 +33,7 @@ GATED: dict[str, tuple[str, ...] | None] = {
     "notify": ALL,  # where messages go (and what the push test reaches)
     "web": ALL,  # where the page listens
     "store": ALL,  # where the guard keeps its data
+    "fleet": ALL,  # where state goes, and whether a broker may settle
 }
 # The rest, named one by one: a field in neither table fails the tests.
 NOT_GATED: dict[str, tuple[str, ...] | None] = {
@@ -62,6 +63,7 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...] =
     ("g-calendar", (("calendar", None),)),
     ("g-locale", (("panel", ("locale",)),)),
     ("g-system", (("store", None), ("web", None))),
+    ("g-fleet", (("fleet", None),)),
 )
 
 CHOICES = {
