@@ -60,8 +60,9 @@ class Stage:
 
 RANDOM = Stage("random moment")
 RANDOM_WINDOW = (0.25, 0.55)  # seconds after the start: Python's start-up, then the dialogue
-# What a batch holds (POSLink; ZVT has no stored offline payments).
-MIXES = ("sales", "sales and offline")
+# What a batch holds (POSLink; ZVT has no stored offline payments): a day taken wholly
+# offline is a batch too, though the terminal's totals show none of it until uploaded.
+MIXES = ("sales", "sales and offline", "offline only")
 SETTLED = ("ok",)  # killed before the intent: only the restart's end-of-day
 NOT_SENT = ("not-sent", "ok")  # journaled, never sent: resolved, then settled afresh
 LOST = ("lost",)
