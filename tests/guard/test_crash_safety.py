@@ -59,7 +59,6 @@ class Stage:
 
 
 RANDOM = Stage("random moment")
-RANDOM_WINDOW = (0.25, 0.55)  # seconds after the start: Python's start-up, then the dialogue
 # What a batch holds (POSLink; ZVT has no stored offline payments): a day taken wholly
 # offline is a batch too, though the terminal's totals show none of it until uploaded.
 MIXES = ("sales", "sales and offline", "offline only")
@@ -81,6 +80,8 @@ class Rig:
     end_of_day: str  # the request that closes the batch
     stages: tuple[Stage, ...]
     trials: int
+    # Seconds after the start a random kill comes: past Python's start-up, within the dialogue.
+    random_window: tuple[float, float]
 
 
 class KillSwitch:
@@ -137,6 +138,7 @@ def zvt(tmp_path: Path) -> Iterator[Rig]:
                 Stage("answered, not journaled", "TurnoverTotals", 2, LOST),
             ),
             trials=trials(16),
+            random_window=(0.25, 0.55),
         )  # fmt: skip
 
 
@@ -168,6 +170,7 @@ def poslink_rig(tmp_path: Path, carrier: str, count: int) -> Iterator[Rig]:
                 Stage("answered, not journaled", "LocalTotal", 2, LOST),  # the check after B00
             ),
             trials=trials(count),
+            random_window=(0.2, 0.45),
         )  # fmt: skip
 
 
@@ -227,7 +230,7 @@ class Trial:
         proc = settle(self.cfg_path)
         self.switch.arm(proc, stage)
         if stage is RANDOM:
-            time.sleep(rng.uniform(*RANDOM_WINDOW))
+            time.sleep(rng.uniform(*rig.random_window))
             proc.send_signal(signal.SIGKILL)  # a no-op if it has finished
         proc.communicate(timeout=60)
         seen = self.switch.disarm()
