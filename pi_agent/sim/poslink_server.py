@@ -35,6 +35,7 @@ import random
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -686,6 +687,11 @@ class _HttpServer(ThreadingHTTPServer):
         super().__init__(address, handler)
         self.sim = sim
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone before its answer (a killed ECR) goes to the log, never stderr."""
+        exc = sys.exc_info()[1]
+        self.sim._log(f"http: {client_address[0]}: {type(exc).__name__}: {exc}")
+
 
 class _HttpHandler(BaseHTTPRequestHandler):
     server: _HttpServer
@@ -712,7 +718,6 @@ def main(argv: list[str] | None = None) -> int:
     """Bench use: `python -m pi_agent.sim.poslink_server --link /tmp/pax --tcp --http`;
     control lines (`help`) on stdin, the log on stdout."""
     import argparse
-    import sys
 
     p = argparse.ArgumentParser(prog="poslink-sim", description=__doc__.split("\n")[0])
     p.add_argument("--link", help="pty symlink path")

@@ -173,7 +173,9 @@ class BatchTotals:
 
     @property
     def empty(self) -> bool:
-        return self.card_count == 0 and self.total == 0
+        # Stored offline payments belong to the batch though no total counts them until
+        # they are uploaded: a day taken wholly offline still needs its end-of-day.
+        return self.card_count == 0 and self.total == 0 and not self.offline_pending
 
     @property
     def identity(self) -> BatchIdentity:

@@ -12,7 +12,10 @@ from pi_agent.clock import FakeClock
 from pi_agent.guard.settle import OutcomeStillOpen, SettlementExecutor
 from pi_agent.guard.tradingday import TradingCalendar
 from pi_agent.sim import SimServer, SimTerminal
+from pi_agent.sim.poslink_server import PosLinkServer
+from pi_agent.sim.poslink_terminal import PosLinkTerminal as PosLinkSim
 from pi_agent.store import Store
+from pi_agent.terminal.poslink import PosLinkTerminal
 from pi_agent.terminal.zvt import ZvtTerminal
 from pi_agent.zvt.timers import Timeouts
 
@@ -110,3 +113,21 @@ def test_the_journal_allows_one_ok_per_batch(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         store.journal_intent(CAL.trading_day(now), "T:0001", {}, "c", now)
     store.close()
+
+
+def test_a_day_taken_wholly_offline_is_settled(tmp_path: Path) -> None:
+    """POSLink: payments approved offline wait in SAF, outside the batch's totals; a batch
+    holding nothing else is still open, and its end-of-day uploads and closes them."""
+    with PosLinkServer(PosLinkSim(), http=True) as sim:
+        terminal = PosLinkTerminal(f"http://127.0.0.1:{sim.http_port}", timeouts=(1.0, 3.0))
+        store = Store(tmp_path / "guard.db")
+        clock = FakeClock(datetime(2026, 11, 22, 21, 0, tzinfo=UTC))
+        executor = SettlementExecutor(terminal, store, clock, CAL)
+        sim.terminal.add_transaction(700, offline=True)
+        assert not terminal.totals().empty
+        record = executor.settle("offline day")
+        assert record is not None and record.state == "ok" and record.verified, record
+        assert sim.terminal.settled == [(1, 1, 700)]
+        assert terminal.totals().empty
+        assert executor.settle("again") is None
+        store.close()

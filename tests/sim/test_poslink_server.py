@@ -9,6 +9,8 @@ import os
 import random
 import select
 import socket
+import struct
+import threading
 import time
 import tty
 import urllib.request
@@ -41,6 +43,8 @@ from pi_agent.poslink.messages import (
 )
 from pi_agent.sim.faults import FaultSpecError
 from pi_agent.sim.poslink_server import PosLinkServer, parse_fault
+
+from ..terminal.test_zvt_driver import wait_for
 
 
 class Ecr:
@@ -164,6 +168,31 @@ def test_http_answers_with_the_raw_frame(sim: PosLinkServer) -> None:
     url_safe = base64.urlsafe_b64encode(encode_frame(ForceClose().encode())).decode()
     with urllib.request.urlopen(f"http://127.0.0.1:{sim.http_port}/?{url_safe}", timeout=3) as r:
         assert decode_response(r.read()[1:-2]).command == "B03"
+
+
+def test_an_http_client_gone_before_its_answer_is_logged_not_printed(capfd) -> None:
+    """A killed ECR leaves the HTTP handler writing to a reset connection: the log says so,
+    stderr (which may block, or be a test's output) stays clean."""
+    lines: list[str] = []
+    inside, gone = threading.Event(), threading.Event()
+    with PosLinkServer(http=True, log=lines.append) as server:
+        handle = server.terminal.handle
+
+        def slow(request: Request) -> object:  # answers once the client has gone
+            inside.set()
+            gone.wait(3)
+            return handle(request)
+
+        server.terminal.handle = slow  # type: ignore[method-assign]
+        sock = socket.create_connection(("127.0.0.1", server.http_port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+        query = base64.b64encode(encode_frame(Initialize().encode())).decode()
+        sock.sendall(f"GET /?{query} HTTP/1.1\r\nHost: pax\r\n\r\n".encode())
+        assert inside.wait(3)
+        sock.close()
+        gone.set()
+        assert wait_for(lambda: any("Error" in line for line in lines)), lines
+    assert "Traceback" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("mode", ["separate", "same", "none"])
