@@ -186,7 +186,7 @@ def test_a_silent_terminal_is_no_answer_and_nothing_is_sent(
 ) -> None:
     sales(sim)
     terminal.totals()  # learns the terminal's id before it goes quiet
-    sim.inject("silent:4")
+    sim.inject("silent:8")  # long past both timeouts, even on a loaded machine
     with pytest.raises(NoAnswer, match="did not answer"):
         terminal.status()
     # R10 goes unanswered before B00 leaves: nothing of the end-of-day was sent, and the
