@@ -213,6 +213,8 @@ class TcpCarrier(Carrier):
 
     def exchange(self, request: Request, timeout: float, sent: list[bool],
                  beat: Callable[[float], None]) -> ExchangeResult:  # fmt: skip
+        # Connecting may take all its tries: the watchdog hears how long at most.
+        beat(time.monotonic() + CONNECT_TRIES * (self.connect_timeout + 0.4) + DEADLINE_GRACE)
         sock = self._connect()
         self._ok = True
 
