@@ -21,31 +21,32 @@ from pi_agent.web import hosts
 
 from .receiver import Receiver
 
-PAGE = "http://192.0.2.10:8080/"  # a documentation address: nothing is ever sent there
+PAGE = "http://192.0.2.10:8081/"  # a documentation address: nothing is ever sent there
 NOW = datetime(2026, 11, 20, 21, 50, tzinfo=UTC)
 
 
 def test_the_page_link_is_the_address_a_phone_on_the_lan_would_type(monkeypatch) -> None:
-    assert hosts.page_url(WebConfig(listen="192.0.2.10:8080")) == PAGE
+    assert hosts.page_url(WebConfig(listen="192.0.2.10:8081")) == PAGE
     monkeypatch.setattr(hosts, "lan_address", lambda host: "192.168.1.40")
-    assert hosts.page_url(WebConfig(listen="0.0.0.0:80")) == "http://192.168.1.40:80/"
+    every = WebConfig()  # the default: every interface, port 8080
+    assert hosts.page_url(every) == "http://192.168.1.40:8080/"
     monkeypatch.setattr(hosts, "lan_address", lambda host: "127.0.0.1")  # no network yet
-    assert hosts.page_url(WebConfig(listen="0.0.0.0:8080")) is None
-    assert hosts.page_url(WebConfig(listen="127.0.0.1:8080")) is None  # only on the Pi
-    assert hosts.page_url(WebConfig(enabled=False, listen="192.0.2.10:8080")) is None
+    assert hosts.page_url(every) is None
+    assert hosts.page_url(WebConfig(listen="127.0.0.1:8081")) is None  # only on the Pi
+    assert hosts.page_url(WebConfig(enabled=False, listen="192.0.2.10:8081")) is None
 
 
 @pytest.mark.parametrize(
     ("url", "linked"),
     [
-        ("ntfy://shop-topic", "ntfy://shop-topic?click=http%3A%2F%2F192.0.2.10%3A8080%2F"),
+        ("ntfy://shop-topic", "ntfy://shop-topic?click=http%3A%2F%2F192.0.2.10%3A8081%2F"),
         ("ntfys://ntfy.example/topic?priority=high",
-         "ntfys://ntfy.example/topic?priority=high&click=http%3A%2F%2F192.0.2.10%3A8080%2F"),
-        ("bark://api.day.app/DEVICEKEY", "bark://api.day.app/DEVICEKEY?click=http%3A%2F%2F192.0.2.10%3A8080%2F"),
+         "ntfys://ntfy.example/topic?priority=high&click=http%3A%2F%2F192.0.2.10%3A8081%2F"),
+        ("bark://api.day.app/DEVICEKEY", "bark://api.day.app/DEVICEKEY?click=http%3A%2F%2F192.0.2.10%3A8081%2F"),
         ("barks://api.day.app/KEY?sound=alarm",
-         "barks://api.day.app/KEY?sound=alarm&click=http%3A%2F%2F192.0.2.10%3A8080%2F"),
+         "barks://api.day.app/KEY?sound=alarm&click=http%3A%2F%2F192.0.2.10%3A8081%2F"),
         ("ntfy://topic?click=https://mine.example/", "ntfy://topic?click=https://mine.example/"),
-        ("NTFY://topic", "NTFY://topic?click=http%3A%2F%2F192.0.2.10%3A8080%2F"),
+        ("NTFY://topic", "NTFY://topic?click=http%3A%2F%2F192.0.2.10%3A8081%2F"),
         ("json://127.0.0.1:9/", "json://127.0.0.1:9/"),
         ("wecombot://BOTKEY", "wecombot://BOTKEY"),
         ("tgram://bottoken/ChatID", "tgram://bottoken/ChatID"),
@@ -86,7 +87,7 @@ def test_ntfy_and_bark_alarms_open_the_page_through_the_push_worker(tmp_path: Pa
     cfg = config.replace(config.Config(), "notify",
                          targets=[{"url": u, "min_level": "info"} for u in urls])  # fmt: skip
     cfg = config.replace(cfg, "store", path=str(tmp_path / "guard.db"))
-    cfg = config.replace(cfg, "web", listen="192.0.2.10:8080")
+    cfg = config.replace(cfg, "web", listen="192.0.2.10:8081")
     store = Store(cfg.store.path)
     deliverer = None
     try:
