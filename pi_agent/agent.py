@@ -101,6 +101,14 @@ class GuardState:
     assessment: Assessment | None = None
 
 
+def acknowledgeable(a: Assessment | None) -> bool:
+    """Whether an acknowledgement would quieten something now: above OK, not snoozed, with an
+    alarm to tell or a level that sounds the buzzer (WARN and up)."""
+    if a is None or a.level is Level.OK or a.snoozed:
+        return False
+    return bool(a.notices) or a.level.value >= Level.WARN.value
+
+
 def _lost(b: BatchRecord) -> LostBatch:
     ref = b.ref or {}
     return LostBatch(b.key, b.lost_at or b.closed_at or b.opened_at, int(ref.get("count") or 0),
@@ -146,11 +154,13 @@ class Agent:
     def post(self, work: Callable[[], None]) -> None:
         self._queue.put(work)
 
-    def acknowledge(self) -> None:
-        """Short press: snooze the buzzer; during the 'ask' prompt it also cancels today's;
-        an alarm about what happened (a lost batch, out of balance, offline payments unsent)
-        is acknowledged: shown quietly from then on, across restarts."""
-        self.post(self._acknowledge)
+    def acknowledge(self, by: str = "panel") -> None:
+        """The one acknowledgement, whoever gives it ("panel": a short press, "page",
+        "api:<token name>"): snooze the buzzer; during the 'ask' prompt it also cancels
+        today's; an alarm about what happened (a lost batch, out of balance, offline payments
+        unsent) is shown quietly from then on, across restarts; and the owner's pushes of
+        the alarms open now stop repeating."""
+        self.post(lambda: self._acknowledge(by))
 
     def request_settle(self, batch: str | object | None = CURRENT_BATCH) -> None:
         """Confirmed long press (or the owner): settle `batch` now, whatever the mode. By
@@ -158,17 +168,25 @@ class Agent:
         key = self.state.batch_key if batch is CURRENT_BATCH else batch
         self.post(lambda: self._request_settle(key))  # type: ignore[arg-type]
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, by: str = "panel") -> None:
         now = self.clock.now()
         self.state.snoozed_until = now + SNOOZE
         a = self.state.assessment
         if a is not None and any(r.kind.value == "settle-prompt" for r in a.reasons):
             self.state.settle_cancelled_day = a.trading_day
-            self.store.add_event("settle-cancelled", "info", {"day": str(a.trading_day)}, now)
-        for notice in a.notices if a is not None else ():
-            if notice.kind in NEWS_KINDS:
-                self.store.add_event("acknowledged", "info", {"notice": notice.key}, now,
-                                     key=f"ack:{notice.key}")  # fmt: skip
+            self.store.add_event("settle-cancelled", "info",
+                                 {"day": str(a.trading_day), "by": by}, now)  # fmt: skip
+        news = [n.key for n in (a.notices if a is not None else ()) if n.kind in NEWS_KINDS]
+        for key in news:  # the mark the policy reads (`Observations.acknowledged`)
+            self.store.add_event("acknowledged", "info", {"notice": key, "by": by}, now,
+                                 key=f"ack:{key}")  # fmt: skip
+        alarms = sorted(self.planner.open_alarms(a)) if a is not None else []
+        stopped = self.planner.outbox.acknowledge_keys(alarms, now)
+        log.info("alarms acknowledged by %r", by)
+        self.store.add_event("acknowledge", "info",
+                             {"by": by, "snoozed_until": self.state.snoozed_until.isoformat(),
+                              "notices": news, "alarms": alarms, "repeats_stopped": stopped},
+                             now)  # fmt: skip
         self.tick()
 
     def _request_settle(self, key: str | None) -> None:

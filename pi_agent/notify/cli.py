@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from .. import cliargs, config
 from ..clock import SystemClock
 from ..store import Store
+from ..web.hosts import page_url
 from . import messages, payouts
 from .deliver import apprise_send, deliver_due, describe
 from .outbox import Outbox, target_id
@@ -81,7 +82,7 @@ def _notify(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
         for t in targets:
             draft = messages.push_test(t.lang or cfg.panel.locale, now, cfg.zone)
             outbox.put(draft, target_id(t.url), now)
-    deliver_due(outbox, targets, now, apprise_send)
+    deliver_due(outbox, targets, now, apprise_send, page_url(cfg.web))
     waiting = {m.target for m in outbox.pending() if m.sends == 0}
     failed = 0
     for t in targets:

@@ -6,10 +6,14 @@ the guard's loop. The send itself runs in a push worker process (`worker.py`) st
 when something is due and ended when idle: Apprise costs more memory than the whole
 guard, and only a few messages a day need it. Short-lived commands (`notify test`)
 send in-process instead. Logs name a target by its scheme and id, never by its URL.
+
+An alarm for a service that can open a link (ntfy, Bark) carries the page's address, where
+the owner acknowledges it; the address comes from `[web] listen` (see web/hosts.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -24,6 +28,7 @@ from ..clock import Clock
 from ..config import Config, Target
 from ..store import Store
 from ..subproc import module_command
+from ..web.hosts import page_url
 from . import push
 from .outbox import Message, Outbox, target_id
 from .push import DeliveryError
@@ -43,7 +48,7 @@ def describe(target: Target) -> str:
 def apprise_send(target: Target, m: Message) -> None:
     """Send in this process (loads Apprise here): for short-lived commands and tests."""
     try:
-        push.send(target.url, m.title, m.body, m.level)
+        push.send(push.with_link(target.url, m.link), m.title, m.body, m.level)
     except DeliveryError as exc:
         raise DeliveryError(f"{describe(target)}: {exc}", exc.permanent) from None
 
@@ -77,7 +82,8 @@ class PushWorker:
     def __call__(self, target: Target, m: Message) -> None:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._start()
-        request = {"url": target.url, "title": m.title, "body": m.body, "level": m.level}
+        url = push.with_link(target.url, m.link)
+        request = {"url": url, "title": m.title, "body": m.body, "level": m.level}
         try:
             assert self._proc.stdin is not None
             self._proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -141,12 +147,16 @@ class PushWorker:
                 proc.stdout.close()
 
 
-def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send) -> int:
-    """Send what is due now, oldest first per target; returns how many were delivered."""
+def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send,
+                link: str | None = None) -> int:  # fmt: skip
+    """Send what is due now, oldest first per target; returns how many were delivered.
+    `link`: the page's address, handed with each alarm (not with reports or notices)."""
     by_id = {target_id(t.url): t for t in targets}
     delivered = 0
     for tid, target in by_id.items():
         while (m := outbox.next_for(tid, now)) is not None:
+            if link and m.kind == "alarm":
+                m = dataclasses.replace(m, link=link)
             try:
                 send(target, m)
             except DeliveryError as exc:
@@ -199,7 +209,8 @@ class Deliverer:
         try:
             while not self._stop.is_set():
                 try:
-                    deliver_due(outbox, list(self.cfg.notify.targets), self.clock.now(), self.send)
+                    deliver_due(outbox, list(self.cfg.notify.targets), self.clock.now(), self.send,
+                                page_url(self.cfg.web))  # fmt: skip
                 except Exception:  # keep delivering whatever one round did
                     log.exception("push delivery round failed")
                 due = outbox.next_due()

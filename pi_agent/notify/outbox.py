@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,7 @@ class Message:
     attempts: int
     sends: int
     repeat_minutes: int
+    link: str = ""  # not stored: the page's address, given to an alarm on its way out
 
 
 class Outbox:
@@ -160,12 +162,21 @@ class Outbox:
 
     def acknowledge(self, key_prefix: str, now: datetime) -> int:
         """The owner has seen it: alarms whose key starts with the prefix stop repeating."""
+        return self._acknowledge("key LIKE ? || '%'", [key_prefix], now)
+
+    def acknowledge_keys(self, keys: Iterable[str], now: datetime) -> int:
+        """`acknowledge` for exactly these keys ("out-of-balance:1" is not "...:12")."""
+        return self._acknowledge("key = ?", list(keys), now)
+
+    def _acknowledge(self, match: str, values: list[str], now: datetime) -> int:
+        if not values:
+            return 0
         with self.store.tx() as db:
-            return db.execute(
+            return db.executemany(
                 "UPDATE outbox SET acked_at = ?, repeat_minutes = 0,"
                 " state = CASE WHEN sends > 0 THEN 'delivered' ELSE state END"
-                " WHERE key LIKE ? || '%' AND acked_at IS NULL AND kind = 'alarm'",
-                (_iso(now), key_prefix),
+                f" WHERE {match} AND acked_at IS NULL AND kind = 'alarm'",
+                [(_iso(now), v) for v in values],
             ).rowcount
 
     def settle_repeats(self, active_keys: set[str]) -> int:

@@ -52,13 +52,18 @@ class Planner:
                 lambda lang, n=notice: messages.alarm(a, n.kind, n.key, lang, ctx),
                 a.at, severity=messages.SEVERITY[notice.level])  # fmt: skip
         queued += self._late_payouts(a)
-        active = frozenset(n.key for n in a.notices) | self._late_keys
+        active = self.open_alarms(a)
         if active != self._repeating:  # alarms are queued only here: nothing else to stop
             self.outbox.settle_repeats(set(active))
             self._repeating = active
         if self._closing_due(a):
             queued += self._closing(a)
         return queued
+
+    def open_alarms(self, a: Assessment) -> frozenset[str]:
+        """The keys of the alarms open now: this assessment's notices and the late payouts
+        (the ones an acknowledgement stops repeating)."""
+        return frozenset(n.key for n in a.notices) | self._late_keys
 
     # -- helpers
 

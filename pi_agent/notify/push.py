@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote as _quote
 
+# Services whose Apprise URL takes `click=`: tapping the push opens that address (ntfy's
+# X-Click header, Bark's `url`). Others are left exactly as configured.
+LINKABLE = frozenset({"ntfy", "ntfys", "bark", "barks"})
 _HOST = re.compile(r"(\d{1,3}\.){3}\d{1,3}|localhost|[a-z][a-z0-9-]*(\.[a-z0-9-]+)+")
 
 
@@ -34,6 +38,23 @@ def redact(text: str, url: str) -> str:
     for part in secret_parts(url):
         text = text.replace(part, "***")
     return text
+
+
+def quote(text: str) -> str:
+    """`text` as one URL query value (every reserved character escaped)."""
+    return _quote(text, safe="")
+
+
+def with_link(url: str, link: str) -> str:
+    """`url` with `click=link` added, for a service that can open a link (and only if the
+    configured URL does not choose its own click already); any other URL unchanged."""
+    scheme, sep, _ = url.partition("://")
+    if not link or not sep or scheme.lower() not in LINKABLE:
+        return url
+    query = url.partition("?")[2]
+    if any(p.partition("=")[0].lower() == "click" for p in query.split("&")):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}click={quote(link)}"
 
 
 class _Complaints(logging.Handler):

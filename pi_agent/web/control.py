@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from ..agent import Agent
+from ..agent import Agent, acknowledgeable
 from ..config import Config
 from ..terminal import TerminalError
 
@@ -63,6 +63,7 @@ class Snapshot:
     progress: str | None
     drift_seconds: float | None
     busy: bool = False  # the loop was busy: read without it (values may be a moment old)
+    acknowledgeable: bool = False  # an alarm or the buzzer that an acknowledgement would quieten
     details: tuple[dict[str, Any], ...] = ()  # each reason's detail, plain values
 
     def to_json(self) -> dict[str, Any]:
@@ -100,7 +101,7 @@ class Control(Protocol):
     def push_result(self, message_id: int) -> Outcome | None: ...
     def settle(self) -> Outcome: ...
     def force_close(self) -> Outcome: ...
-    def acknowledge(self) -> Outcome: ...
+    def acknowledge(self, by: str) -> Outcome: ...
     def sign_in(self, diagnosis: bool = False) -> Outcome: ...
     def set_clock(self) -> Outcome: ...
     def mark_received(self, payout_id: int) -> Outcome: ...
@@ -206,6 +207,7 @@ class AgentControl:
             settling=st.settling,
             progress=st.progress,
             drift_seconds=st.terminal_drift.total_seconds() if st.terminal_drift else None,
+            acknowledgeable=acknowledgeable(a),
         )
 
     def oled_png(self) -> bytes:
@@ -311,9 +313,10 @@ class AgentControl:
             return Outcome(False, "push-waiting", {"target": number})
         return None
 
-    def acknowledge(self) -> Outcome:
-        """As a short press of the panel's button; returns once the loop has done it."""
-        self.agent.acknowledge()
+    def acknowledge(self, by: str) -> Outcome:
+        """The panel's acknowledgement, given by `by` ("page", "api:<token name>"); returns
+        once the loop has done it."""
+        self.agent.acknowledge(by)
         self._call(lambda: None)  # the loop runs posts in order: the acknowledgement is done
         return Outcome(True, "ack-ok")
 

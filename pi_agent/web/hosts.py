@@ -1,5 +1,6 @@
-"""Which Host a request may name: the guard's own names and addresses, and the extras in
-`[web] allowed_hosts`. A page reached under any other name came through DNS rebinding
+"""The guard's own names and addresses: which Host a request may name (its own names and
+addresses, and the extras in `[web] allowed_hosts`), and the address a phone on the LAN
+types to reach the page. A page reached under any other name came through DNS rebinding
 (evil.example resolving to the guard) or a broken client: it gets a plain 400.
 """
 
@@ -12,12 +13,40 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import WebConfig
 
 FIXED = frozenset({"localhost", "127.0.0.1", "::1", "settleguard.local"})
 # A name or an IPv4 address, or an IPv6 address in brackets, then an optional port.
 HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.?|\[(?P<ip6>[0-9a-f:.]+)\])"
                   r"(?::[0-9]{1,5})?")  # fmt: skip
 ADDRESS_SECONDS = 30.0  # interfaces change (DHCP, a new Wi-Fi): look again after this
+
+
+def lan_address(host: str) -> str:
+    """The address a phone on the LAN would type: the listen address, or for 0.0.0.0 the
+    address of the interface the default route uses (no packet is sent)."""
+    if host != "0.0.0.0":
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 9))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def page_url(web: WebConfig) -> str | None:
+    """The page's address for a link in a push (`http://ADDRESS:PORT/`), or None when no
+    phone could open it: the page is off, or listens on (or can only name) the Pi itself.
+    It names the page only: whoever follows it logs in."""
+    host, _, port = web.listen.rpartition(":")
+    address = lan_address(host)
+    if not web.enabled or ipaddress.IPv4Address(address).is_loopback:
+        return None
+    return f"http://{address}:{port}/"
 
 
 def host_name(header: str) -> str | None:

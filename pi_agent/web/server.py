@@ -14,23 +14,11 @@ from typing import Any
 
 from .. import config
 from .auth import AuthStore, SetupCode, auth_path
+from .hosts import lan_address
 
 log = logging.getLogger("settle-guard.web")
 # waitress warns of every queued request under a burst; the log is the journal, keep it calm.
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-
-
-def lan_address(host: str) -> str:
-    """The address a phone on the LAN would type: the listen address, or for 0.0.0.0 the
-    address of the interface the default route uses (no packet is sent)."""
-    if host != "0.0.0.0":
-        return host
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.254.254.254", 9))
-            return probe.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
 
 
 def bind_problem(listen: str) -> tuple[str, dict[str, str]] | None:

@@ -198,7 +198,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                                                     "请填写名称。"),
     "created": ("Created", "创建时间"), "last-used": ("Last used", "最近使用"),
     "scopes": ("May", "权限"), "scope-read": ("read status and history", "读取状态和记录"),
-    "scope-acknowledge": ("acknowledge (snooze the buzzer)", "确认（暂停蜂鸣器）"),
+    "scope-acknowledge": ("acknowledge alarms, as the panel's button does",
+                          "确认警报（同设备按钮）"),
     "scope-settle": ("settle now", "立即结算"),
     "scope-needed": ("Choose what the token may do.", "请选择令牌的权限。"),
     "revoke-help": ("Revoke these API tokens too (anyone who knew the old password may have "
@@ -211,6 +212,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "logout-all": ("Log out everywhere", "退出所有会话"),
     "logged-out-all": ("Every session has ended.", "所有会话均已结束。"),
     "ack-ok": ("Acknowledged.", "已确认。"),
+    "ack-button": ("Acknowledge alarms", "确认警报"),
+    "ack-help": ("Silences the buzzer for 10 minutes and stops the repeated pushes, as a short "
+                 "press of the guard's button does.",
+                 "与短按设备按钮相同：蜂鸣器静音 10 分钟，并停止重复推送。"),
     "unknown-host": ("unknown host: open the page by the guard's own name or address",
                      "未知主机名：请使用设备自己的名称或地址打开页面"),
     "restore-deep": ("it is nested too deeply", "嵌套层级过深"),

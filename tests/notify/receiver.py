@@ -13,6 +13,7 @@ from typing import Any
 class Receiver:
     def __init__(self) -> None:
         self.got: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each accepted message's HTTP headers
         self.status = 200
         self.delay = 0.0
         self.arrived = threading.Event()  # set on each message that is accepted
@@ -24,6 +25,7 @@ class Receiver:
                 time.sleep(outer.delay)
                 if outer.status == 200:
                     outer.got.append(json.loads(body))
+                    outer.headers.append(dict(self.headers.items()))
                     outer.arrived.set()
                 self.send_response(outer.status)
                 self.end_headers()

@@ -137,3 +137,11 @@ def test_quiet_hours_hold_through_the_repeated_hour_of_the_autumn_change(tmp_pat
         assert due == datetime(2026, 10, 25, 5, 0, tzinfo=UTC)  # 06:00 CET
     finally:
         store.close()
+
+
+def test_acknowledging_keys_stops_exactly_those_alarms(outbox: Outbox) -> None:
+    for key in ("out-of-balance:1", "out-of-balance:12", "batch-lost:7"):
+        outbox.put(draft(key, key, kind="alarm", level="urgent"), "t", T0, repeat_minutes=30)
+    assert outbox.acknowledge_keys(["out-of-balance:1", "batch-lost:7"], T0) == 2
+    assert [m.key for m in outbox.pending() if m.repeat_minutes] == ["out-of-balance:12"]
+    assert outbox.acknowledge_keys([], T0) == 0

@@ -71,9 +71,10 @@ def history_rows(kind: str) -> Any:
 @bp.route("/acknowledge", methods=["POST"])
 @needs("acknowledge")
 def acknowledge() -> Any:
-    """As a short press of the panel's button: snooze the buzzer (and decline the prompt)."""
+    """As a short press of the panel's button: snooze the buzzer (and decline the prompt),
+    quieten the alarms about what happened, stop the pushes' repeats."""
     log.info("acknowledged through the API by %r", g.token.name)
-    outcome = web().control.acknowledge()
+    outcome = web().control.acknowledge(f"api:{g.token.name}")
     return {"ok": outcome.ok, "outcome": outcome.key}
 
 

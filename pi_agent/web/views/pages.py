@@ -47,6 +47,14 @@ def dashboard() -> Any:
     )
 
 
+@bp.route("/acknowledge", methods=["POST"])
+@login_required
+def acknowledge() -> Any:
+    """As a short press of the panel's button; moves no money, so no password again."""
+    run_action(lambda: web().control.acknowledge("page"))
+    return redirect(url_for("pages.dashboard")), 303
+
+
 @bp.route("/oled.png")
 @login_required
 def oled() -> Response:
