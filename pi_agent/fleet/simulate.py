@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pwd
 import selectors
 import shutil
 import socket
@@ -192,7 +193,8 @@ class LocalBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, workdir: Path | str, *, extra: str = "") -> None:
+    def __init__(self, workdir: Path | str, *, users: dict[str, str] | None = None) -> None:
+        """`users`: names and passwords the broker asks for (default: anyone may connect)."""
         exe = shutil.which("mosquitto") or next(
             (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)),
             None,
@@ -205,10 +207,22 @@ class LocalBroker:
         with socket.socket() as s:
             s.bind((self.host, 0))
             self.port = s.getsockname()[1]
+        # Started as root, Mosquitto becomes the user `user` names: stay whoever started it,
+        # so it reads the files in a folder only its starter may read.
+        lines = [f"listener {self.port} {self.host}", f"user {pwd.getpwuid(os.geteuid()).pw_name}",
+                 "persistence false", "log_dest stderr", "log_type error", "log_type warning",
+                 f"allow_anonymous {'false' if users else 'true'}"]  # fmt: skip
+        if users:
+            passwords = self.workdir / "mosquitto.passwd"
+            passwords.write_text("")
+            tool = Path(exe).with_name("mosquitto_passwd")
+            tool = tool if tool.exists() else Path(shutil.which("mosquitto_passwd") or tool)
+            for name, password in users.items():
+                subprocess.run([str(tool), "-b", str(passwords), name, password], check=True,
+                               capture_output=True)  # fmt: skip
+            lines.append(f"password_file {passwords}")
         self.conf = self.workdir / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} {self.host}\nallow_anonymous true\n"
-                             "persistence false\nlog_dest stderr\nlog_type error\n"
-                             f"log_type warning\n{extra}")  # fmt: skip
+        self.conf.write_text("\n".join(lines) + "\n")
         self.log = self.workdir / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -210,7 +210,8 @@ def parse_state(shop: str, payload: bytes) -> ShopState:
         batch_count=_take(batch, "count", int, optional=True, where="batch."),
         batch_total=text(batch, "total", "batch."), currency=text(batch, "currency", "batch."),
         last_at=last_at,
-        last_state=None if last is None else text(last, "state", "last_settlement."),
+        last_state=None
+        if last is None else _clean(_take(last, "state", str, where="last_settlement.")),
         last_verified=None
         if last is None else _take(last, "verified", bool, optional=True, where="last_settlement."),
     )  # fmt: skip
@@ -279,16 +280,18 @@ def render(fleet: Fleet, now: datetime, *, title: str = "", width: int = 120,
                         if counts[k])  # fmt: skip
     head = f"{title}  " if title else ""
     lines = [f"{head}{counts['shops']} shops{': ' + summary if summary else ''}  "
-             f"{now:%H:%M:%S}"]  # fmt: skip
+             f"{now:%H:%M:%S}"[:width]]  # fmt: skip
     rows = fleet.sorted()
     bad = [f"bad data from {_clean(k)}: {v.why} ({v.count} message{'s' * (v.count != 1)})"
            for k, v in sorted(fleet.bad.items())]  # fmt: skip
-    if height is not None:
-        room = max(height - 2 - len(lines) - min(len(bad), 3), 1)
+    if height is not None and 3 + len(rows) + (1 + len(bad) if bad else 0) > height:
+        bad = bad[:3]  # title, blank, column names, rows; blank, "... more", bad data
+        room = max(height - 3 - 1 - len(bad), 1)
         if len(rows) > room:
-            rows, more = rows[: room - 1], len(rows) - room + 1
+            room = max(room - 1, 1)
+            rows, more = rows[:room], len(rows) - room
             bad = [f"... and {more} more shops", *bad]
-        bad = bad[: max(height - 2 - len(lines) - len(rows), 0)]
+        bad = bad[: max(height - 3 - len(rows) - 1, 0)]
     cells = [_COLUMNS, *(_cells(r, now) for r in rows)]
     widths = [min(max(len(c[i]) for c in cells), _CAPS[i]) for i in range(len(_COLUMNS))]
     lines.append("")
