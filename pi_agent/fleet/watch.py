@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import re
+import signal
 import sys
 import time
 import urllib.parse
@@ -279,7 +280,8 @@ def render(fleet: Fleet, now: datetime, *, title: str = "", width: int = 120,
     summary = ", ".join(f"{counts[k]} {k}" for k in ("offline", *reversed(LEVELS), "unknown")
                         if counts[k])  # fmt: skip
     head = f"{title}  " if title else ""
-    lines = [f"{head}{counts['shops']} shops{': ' + summary if summary else ''}  "
+    shops = f"{counts['shops']} shop{'s' * (counts['shops'] != 1)}"
+    lines = [f"{head}{shops}{': ' + summary if summary else ''}  "
              f"{now:%H:%M:%S}"[:width]]  # fmt: skip
     rows = fleet.sorted()
     bad = [f"bad data from {_clean(k)}: {v.why} ({v.count} message{'s' * (v.count != 1)})"
@@ -440,6 +442,7 @@ def run(args: argparse.Namespace) -> int:
                       ca_file=args.ca_file)  # fmt: skip
     except BrokerError as exc:
         return _fail(args, str(exc), EXIT_PORT)
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped watch gives the cursor back too
     try:
         watch.show(once=args.once, as_json=args.json)
     except BrokerError as exc:
@@ -449,6 +452,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         watch.close()
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class BrokerError(Exception):
