@@ -437,20 +437,19 @@ def run(args: argparse.Namespace) -> int:
             return _fail(args, "--password-file needs --username", EXIT_USAGE)
         with open(args.password_file, encoding="utf-8") as f:
             password = f.readline().rstrip("\r\n")
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped watch gives the cursor back too
+    watch = None
     try:
         watch = Watch(args.broker, args.prefix, username=args.username, password=password,
                       ca_file=args.ca_file)  # fmt: skip
-    except BrokerError as exc:
-        return _fail(args, str(exc), EXIT_PORT)
-    signal.signal(signal.SIGTERM, _interrupt)  # a stopped watch gives the cursor back too
-    try:
         watch.show(once=args.once, as_json=args.json)
     except BrokerError as exc:
         return _fail(args, str(exc), EXIT_PORT)
     except KeyboardInterrupt:
         pass
     finally:
-        watch.close()
+        if watch is not None:
+            watch.close()
     return EXIT_OK
 
 
