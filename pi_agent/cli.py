@@ -148,6 +148,12 @@ def _fill_notify(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     notify_cli.add_arguments(add)
 
 
+def _fill_fleet(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from .fleet import watch
+
+    watch.add_arguments(add("fleet", watch.HELP))
+
+
 def _fill_selftest(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     from . import selftest
 
@@ -162,9 +168,10 @@ LAZY_HELP = {
     "report": "print (or --send) the closing report of a day",
     "payouts": "expected payouts; mark one received",
     "selftest": "test the lights, buzzer, OLED, clock, RTC and the terminal's port",
+    "fleet": "watch every shop's guard on the chain's MQTT broker",
 }
 _FILLS = {"sim": _fill_sim, "notify": _fill_notify, "report": _fill_notify,
-          "payouts": _fill_notify, "selftest": _fill_selftest}  # fmt: skip
+          "payouts": _fill_notify, "selftest": _fill_selftest, "fleet": _fill_fleet}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -551,6 +558,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import selftest
 
         return selftest.run(args)
+    if args.command == "fleet":
+        from .fleet import watch
+
+        return watch.run(args)
     if args.command == "demo":
         from .demo import run_demo
         from .terminal.registry import names
