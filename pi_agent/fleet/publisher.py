@@ -172,8 +172,9 @@ class Publisher:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                        properties: Any) -> None:  # fmt: skip
+        was_up = self._connected.is_set()  # else a refused connect, already told
         self._connected.clear()
-        if not self._stopping.is_set():
+        if was_up and not self._stopping.is_set():
             self._trouble(f"connection lost: {reason}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -205,7 +206,8 @@ class Publisher:
                 log.exception("fleet: publishing failed")
 
     def _drain(self) -> None:
-        self._send_state()  # after a connect: everything, at once
+        if self._fresh.is_set():
+            self._send_state()  # after a connect: everything, at once
         while self._inbox:
             item = self._inbox.popleft()
             if isinstance(item, GuardSnapshot):

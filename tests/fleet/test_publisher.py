@@ -77,7 +77,7 @@ def test_a_dead_guard_goes_offline_by_its_last_will_and_a_new_one_is_back(
         # A new subscriber (a head office starting up) gets both, retained.
         late = Watcher(broker.port, ["settleguard/#"])
         late.wait(lambda: late.last[TOPICS.availability] == b"online")
-        assert late.json(TOPICS.state)["batch"]["total_minor"] == 990
+        assert late.wait(lambda: late.json(TOPICS.state)["batch"]["total_minor"] == 990)
         late.close()
     finally:
         watcher.close()
@@ -141,6 +141,8 @@ def test_an_unchanged_state_is_not_sent_again_until_the_heartbeat(
         monkeypatch.setattr(fleet, "HEARTBEAT", 0.0)
         rig.agent.tick()  # nothing new, but the heartbeat is due
         watcher.wait(lambda: len(watcher.seen) == 3)
+        time.sleep(1.5)  # and only on a tick: never from the publisher's own timer
+        assert len(watcher.seen) == 3
     finally:
         watcher.close()
         pub.stop()
