@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## bench: poll round trip against the ZVT and POSLink simulators, start-up, agent, push, page (prints figures)
+## bench: poll round trip against the ZVT and POSLink simulators, start-up, agent, push, page, fleet (prints figures)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_start.py
@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_notify.py
 	$(PY) bench/bench_web.py
 	$(PY) bench/bench_store.py
+	$(PY) bench/bench_fleet_agent.py
 
 ## wheels: SettleGuard and its dependencies as wheels for firmware/install.sh (offline install)
 wheels:
