@@ -31,7 +31,7 @@ from pi_agent.clock import SystemClock  # noqa: E402
 from pi_agent.sim import SimServer, SimTerminal  # noqa: E402
 from pi_agent.store import Store  # noqa: E402
 from pi_agent.terminal.zvt import ZvtTerminal  # noqa: E402
-from tests.fleet.conftest import Broker  # noqa: E402
+from tests.fleet.mosquitto import Broker  # noqa: E402
 
 
 def service_rss(cfg: config.Config, tmp: Path, steady: float) -> float:

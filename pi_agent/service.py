@@ -63,9 +63,13 @@ class Guard:
         """The MQTT publisher, if [fleet] is enabled, once the first poll is done: paho is
         imported only then, and a broker far away never delays the guard's start."""
         if self.cfg.fleet.enabled and self.fleet is None:
-            from .fleet.publisher import attach
+            try:
+                from .fleet.publisher import attach
 
-            self.fleet = attach(self.agent)
+                self.fleet = attach(self.agent)
+            except Exception as exc:  # e.g. a CA file that is no certificate: guard anyway
+                log.error("fleet not started: %s", exc)
+                return None
             self.agent.post(self.agent.tick)  # publish the state now, not at the next tick
         return self.fleet
 

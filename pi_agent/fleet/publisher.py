@@ -197,13 +197,16 @@ class Publisher:
     # -- the publisher's thread
 
     def _work(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             self._wake.wait(1.0)
             self._wake.clear()
+            stopping = self._stopping.is_set()
             try:
-                self._drain()
+                self._drain()  # once more when stopping: an event just told still goes
             except Exception:  # the publisher outlives any one message
                 log.exception("fleet: publishing failed")
+            if stopping:
+                return
 
     def _drain(self) -> None:
         if self._fresh.is_set():

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from pi_agent.fleet import publisher as fleet
-from tests.fleet.conftest import Broker, Watcher, fleet_config
+from tests.fleet.mosquitto import Broker, Watcher, fleet_config
 from tests.test_agent import Rig
 
 # The same lines as the README's example (a test that the example works).

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from pi_agent.fleet import publisher as fleet
-from tests.fleet.conftest import Broker, fleet_config
+from tests.fleet.mosquitto import Broker, fleet_config
 from tests.web.conftest import Rig, bearer
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from pi_agent.fleet import publisher as fleet
 from pi_agent.fleet.topics import Topics
-from tests.fleet.conftest import Broker, Watcher, fleet_config
+from tests.fleet.mosquitto import Broker, Watcher, broker_fixture, fleet_config  # noqa: F401
 from tests.test_agent import Rig, berlin
 
 TOPICS = Topics("settleguard", "shop-1")

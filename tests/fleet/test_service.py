@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pi_agent import config
+from pi_agent import config, service
 from pi_agent.fleet.topics import Topics
 from pi_agent.sim import SimServer, SimTerminal
-from tests.fleet.conftest import Broker, Watcher, fleet_config
+from tests.fleet.mosquitto import Broker, Watcher, fleet_config
 from tests.fleet.test_acl import ACL, USERS
+from tests.test_agent import Rig
 from tests.test_service import start
 
 TOPICS = Topics("settleguard", "shop-1")
@@ -64,3 +65,22 @@ print(guard.attach_fleet(), "paho" in sys.modules, "pi_agent.fleet.publisher" in
                           timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["None", "False", "False"]
+
+
+def test_a_ca_file_that_is_no_certificate_leaves_the_guard_without_the_fleet(
+    tmp_path: Path, caplog
+) -> None:
+    rig = Rig(tmp_path, mode="off")
+    try:
+        bad = tmp_path / "ca.pem"
+        bad.write_text("not a certificate\n")
+        cfg = config.replace(rig.cfg, "fleet", enabled=True, broker="mqtts://127.0.0.1:8883",
+                             shop_id="shop-1", ca_file=str(bad))  # fmt: skip
+        rig.agent.cfg = cfg
+        guard = service.Guard(cfg, rig.terminal, rig.store, rig.agent, None)  # type: ignore[arg-type]
+        assert guard.attach_fleet() is None
+        assert "fleet not started" in caplog.text
+        rig.sim.terminal.add_sale(500)
+        assert rig.step().batch_count == 1  # the guard goes on
+    finally:
+        rig.close()

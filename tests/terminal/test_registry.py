@@ -90,7 +90,7 @@ def test_protocol_fields_are_checked_by_the_protocol_with_per_field_messages() -
 def test_switching_protocol_drops_the_old_protocols_fields(fake: Protocol) -> None:
     cfg = fake_config(config.replace(config.Config(), "terminal", password="123456"))
     assert cfg.terminal.protocol == "fake" and cfg.terminal.station == "1"
-    assert "password" not in config.dumps(cfg)
+    assert "password" not in [name for name, _, _ in config.section_fields(cfg, "terminal")]
     with pytest.raises(AttributeError):
         _ = cfg.terminal.password
 

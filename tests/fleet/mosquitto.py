@@ -1,5 +1,5 @@
-"""A real Mosquitto for the fleet's tests, on a loopback port the OS hands out, and a
-second MQTT client that watches what the guard publishes."""
+"""A real Mosquitto for the fleet publisher's tests, on a loopback port the OS hands out,
+and a second MQTT client that watches what the guard publishes (import `broker` as a fixture)."""
 
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ class Broker:
         self.proc = None
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
+@pytest.fixture(name="broker")
+def broker_fixture(tmp_path: Path) -> Iterator[Broker]:
     b = Broker(tmp_path).start()
     yield b
     b.kill()
