@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## bench: poll round trip against the ZVT and POSLink simulators, start-up, agent, push, page, store, a fleet of 1,000 guards on Mosquitto (prints figures)
+## bench: poll round trip against the ZVT and POSLink simulators, start-up, agent, push, page, store, fleet (the agent on a broker; 1,000 guards on Mosquitto) (prints figures)
 bench: $(STAMP)
 	$(PY) bench/bench_poll.py
 	$(PY) bench/bench_start.py
@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_web.py
 	$(PY) bench/bench_store.py
 	$(PY) bench/bench_fleet.py
+	$(PY) bench/bench_fleet_agent.py
 
 ## wheels: SettleGuard and its dependencies as wheels for firmware/install.sh (offline install)
 wheels:

@@ -31,6 +31,7 @@ setup(
         "Flask>=2.3",  # the technician's page: imported only when [web] enabled
         "waitress>=2.1",
         "requests>=2.28",  # what Apprise sends with (POSLink over HTTP uses http.client)
+        "paho-mqtt>=2.0,<3",  # the fleet's broker client: imported only when [fleet] enabled
     ],
     extras_require={
         "test": [

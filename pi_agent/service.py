@@ -41,6 +41,7 @@ class Guard:
     agent: Agent
     deliverer: Deliverer
     panel: Any = None  # see attach_panel
+    fleet: Any = None  # the fleet publisher ([fleet] enabled), see attach_fleet
 
     @classmethod
     def build(cls, cfg: config.Config, clock: Clock, fast: float | None) -> Guard:
@@ -58,8 +59,24 @@ class Guard:
         self.agent.post(self.agent.tick)  # show the state now, not at the next tick
         return self.panel
 
+    def attach_fleet(self) -> Any:
+        """The MQTT publisher, if [fleet] is enabled, once the first poll is done: paho is
+        imported only then, and a broker far away never delays the guard's start."""
+        if self.cfg.fleet.enabled and self.fleet is None:
+            try:
+                from .fleet.publisher import attach
+
+                self.fleet = attach(self.agent)
+            except Exception as exc:  # e.g. a CA file that is no certificate: guard anyway
+                log.error("fleet not started: %s", exc)
+                return None
+            self.agent.post(self.agent.tick)  # publish the state now, not at the next tick
+        return self.fleet
+
     def stop(self) -> None:
         self.agent.stop()
+        if self.fleet is not None:  # says "offline" itself: a clean disconnect has no will
+            self.fleet.stop()
         self.deliverer.stop()
         if self.panel is not None:
             self.panel.close()
@@ -120,6 +137,7 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
                      cfg.schedule.cutoff.strftime("%H:%M"), cfg.schedule.timezone)  # fmt: skip
             guard.agent.start()
             first_poll_done(guard.agent)  # loading Flask beside it would slow it down
+            guard.attach_fleet()
             web.follow(guard)
             panel = guard.attach_panel()
             web.follow(guard)  # the page's setup code and panel tests go to the new panel
@@ -162,11 +180,12 @@ class _Web:
                 from .web.control import AgentControl
                 from .web.server import start_web
 
-                self.control = AgentControl(guard.agent, guard.panel, reload=self.reload)
+                self.control = AgentControl(guard.agent, guard.panel, reload=self.reload,
+                                            fleet=guard.fleet)  # fmt: skip
                 self.running = start_web(guard.cfg, self.path, self.control)
                 return
         if self.control is not None:
-            self.control.attach(guard.agent, guard.panel)
+            self.control.attach(guard.agent, guard.panel, guard.fleet)
 
     def stop(self) -> None:
         if self.running is not None:

@@ -83,6 +83,7 @@ class GuardSnapshot:
             "cutoff": self.cutoff.isoformat(timespec="seconds"),
             "minutes_to_cutoff": self.minutes_to_cutoff,
             "batch": {
+                "key": self.batch_key,  # what a settle command names (None: no open batch)
                 "count": self.batch_count,
                 "total": _money(self.batch_total, self.currency),
                 "total_minor": self.batch_total,

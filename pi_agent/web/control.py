@@ -65,12 +65,14 @@ class Snapshot:
     busy: bool = False  # the loop was busy: read without it (values may be a moment old)
     acknowledgeable: bool = False  # an alarm or the buzzer that an acknowledgement would quieten
     details: tuple[dict[str, Any], ...] = ()  # each reason's detail, plain values
+    fleet: Any = None  # the broker connection's FleetStatus ([fleet] enabled), else None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         for key in ("at", "cutoff", "last_answer_at"):
             data[key] = data[key].isoformat() if data[key] else None
         data["reasons"] = list(self.reasons)
+        data["fleet"] = self.fleet.to_json() if self.fleet is not None else None
         data["data_age_seconds"] = self.data_age_seconds
         data["seconds_to_cutoff"] = (
             None if self.cutoff is None else int((self.cutoff - self.at).total_seconds())
@@ -134,8 +136,9 @@ class AgentControl:
         timeout: float = 20.0,
         settle_timeout: float = 300.0,
         push_timeout: float = 60.0,  # a push test undecided by then is "still waiting"
+        fleet: Any = None,  # the fleet publisher, for its status
     ) -> None:
-        self.agent, self.panel = agent, panel
+        self.agent, self.panel, self.fleet = agent, panel, fleet
         self._reload = reload
         self.address = address  # the page's host and port, for the setup screen
         self.timeout, self.settle_timeout, self.push_timeout = timeout, settle_timeout, push_timeout
@@ -143,9 +146,9 @@ class AgentControl:
         self._lock = threading.Lock()  # the page's threads share the push tests below
         self._push_tests: dict[int, tuple[int, float]] = {}  # message id: (target no, start)
 
-    def attach(self, agent: Agent, panel: Any = None) -> None:
+    def attach(self, agent: Agent, panel: Any = None, fleet: Any = None) -> None:
         """After a reload: the rebuilt guard (the setup code goes to its panel too)."""
-        self.agent, self.panel = agent, panel
+        self.agent, self.panel, self.fleet = agent, panel, fleet
         if self._setup_code is not None:
             self.show_setup_code(self._setup_code)
 
@@ -208,6 +211,7 @@ class AgentControl:
             progress=st.progress,
             drift_seconds=st.terminal_drift.total_seconds() if st.terminal_drift else None,
             acknowledgeable=acknowledgeable(a),
+            fleet=self.fleet.status if self.fleet is not None else None,  # replaced whole
         )
 
     def oled_png(self) -> bytes:

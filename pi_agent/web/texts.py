@@ -53,6 +53,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lv-urgent": ("Urgent", "紧急"), "lv-overdue": ("Overdue", "逾期"),
     "lv-fault": ("Fault", "故障"), "lv-starting": ("Starting", "启动中"),
     "drift": ("Terminal clock", "终端时钟"), "drift-s": ("{:+.0f} s", "{:+.0f} 秒"),
+    "fleet": ("Chain broker (MQTT)", "连锁店服务器（MQTT）"),
+    "fleet-connected": ("connected since {}", "自 {} 起已连接"),
+    "fleet-down": ("not connected since {}", "自 {} 起未连接"),
     # why: one line per reason of the assessment (ReasonKind values after "r-")
     "why": ("Why", "原因"),
     "r-open-batch": ("The batch is open and the cutoff is near.", "批次未结算，截止时间将到。"),
