@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..snapshot import SCHEMA
@@ -35,6 +35,9 @@ MAX_DOCUMENT = 64 * 1024  # a guard's state is about 1 KB; more is not a guard s
 LEVELS = ("ok", "info", "warn", "urgent", "overdue", "fault")
 PASSWORD_ENV = "SETTLE_GUARD_MQTT_PASSWORD"
 REDRAW = 0.25  # seconds between redraws (and between --json lines) at most
+# A guard sends its state at least once a minute (a heartbeat) while it runs: three missed
+# ones and an "online" guard is silent (its loop stuck, or its clock far off ours).
+SILENT_AFTER = timedelta(minutes=3)
 
 # Sort order, worst first: a shop we cannot see is as bad as one that says it is broken.
 _RANK = {"fault": 0, "overdue": 0, "urgent": 1, "warn": 2, None: 3, "info": 4, "ok": 5}
@@ -87,6 +90,12 @@ class Row:
     def rank(self) -> int:
         return 0 if self.offline else _RANK[self.state.level if self.state else None]
 
+    def silent(self, now: datetime) -> bool:
+        """Online (or never said otherwise), but its state has not come for a while."""
+        if self.state is None or self.offline:
+            return False
+        return now - datetime.fromisoformat(self.state.at) > SILENT_AFTER
+
 
 @dataclass
 class Bad:
@@ -136,12 +145,15 @@ class Fleet:
         seen.count, seen.why = seen.count + 1, why
         return True
 
-    def sorted(self) -> list[Row]:
-        return sorted(self.rows.values(), key=lambda r: (r.rank, r.shop))
+    def sorted(self, now: datetime | None = None) -> list[Row]:
+        """Worst first: offline and silent guards, then by level; ties by shop."""
+        return sorted(self.rows.values(),
+                      key=lambda r: (0 if now and r.silent(now) else r.rank, r.shop))  # fmt: skip
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, now: datetime | None = None) -> dict[str, int]:
         rows = self.rows.values()
-        counts = {"shops": len(self.rows), "offline": sum(r.offline for r in rows)}
+        counts = {"shops": len(self.rows), "offline": sum(r.offline for r in rows),
+                  "silent": sum(bool(now and r.silent(now)) for r in rows)}  # fmt: skip
         for level in reversed(LEVELS):
             counts[level] = sum(1 for r in rows if r.state and r.state.level == level)
         counts["unknown"] = sum(1 for r in rows if r.state is None)
@@ -151,8 +163,8 @@ class Fleet:
         return {
             "at": now.isoformat(timespec="seconds"),
             "prefix": self.prefix,
-            "counts": self.counts(),
-            "shops": [_row_json(r) for r in self.sorted()],
+            "counts": self.counts(now),
+            "shops": [_row_json(r, now) for r in self.sorted(now)],
             "bad": [
                 {"from": k, "count": v.count, "why": v.why} for k, v in sorted(self.bad.items())
             ],
@@ -242,13 +254,14 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("?", text)
 
 
-def _row_json(r: Row) -> dict[str, Any]:
+def _row_json(r: Row, now: datetime) -> dict[str, Any]:
     s, link = r.state, r.link
     return {
         "shop": r.shop,
         "name": s.name if s else "",
         "level": s.level if s else None,
         "online": None if link is None else link.online,
+        "silent": r.silent(now),
         "since": None if link is None else link.since.isoformat(timespec="seconds"),
         "since_exact": None if link is None else link.exact,
         "at": s.at if s else None,
@@ -276,14 +289,15 @@ def render(fleet: Fleet, now: datetime, *, title: str = "", width: int = 120,
            height: int | None = None, colour: bool = False) -> list[str]:  # fmt: skip
     """The table as lines of at most `width` characters; with `height`, the worst rows that
     fit and a line saying how many more there are."""
-    counts = fleet.counts()
-    summary = ", ".join(f"{counts[k]} {k}" for k in ("offline", *reversed(LEVELS), "unknown")
+    counts = fleet.counts(now)
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("offline", "silent", *reversed(LEVELS),
+                                                       "unknown")
                         if counts[k])  # fmt: skip
     head = f"{title}  " if title else ""
     shops = f"{counts['shops']} shop{'s' * (counts['shops'] != 1)}"
     lines = [f"{head}{shops}{': ' + summary if summary else ''}  "
              f"{now:%H:%M:%S}"[:width]]  # fmt: skip
-    rows = fleet.sorted()
+    rows = fleet.sorted(now)
     bad = [f"bad data from {_clean(k)}: {v.why} ({v.count} message{'s' * (v.count != 1)})"
            for k, v in sorted(fleet.bad.items())]  # fmt: skip
     if height is not None and 3 + len(rows) + (1 + len(bad) if bad else 0) > height:
@@ -301,7 +315,8 @@ def render(fleet: Fleet, now: datetime, *, title: str = "", width: int = 120,
         line = "  ".join(_fit(text, w) for text, w in zip(c, widths, strict=True)).rstrip()
         line = line[:width]
         if colour and n and len(line) >= widths[0]:
-            code = _COLOURS["offline" if rows[n - 1].offline else c[0].lower()] if c[0] else ""
+            worst = rows[n - 1].offline or rows[n - 1].silent(now)
+            code = _COLOURS["offline" if worst else c[0].lower()] if c[0] else ""
             if code:
                 line = f"\x1b[{code}m{line[: widths[0]]}\x1b[0m{line[widths[0] :]}"
         lines.append(line)
@@ -340,6 +355,8 @@ def _cells(r: Row, now: datetime) -> tuple[str, ...]:
         verified = {True: ", verified", False: ", unverified", None: ""}[s.last_verified]
         last = f"{datetime.fromisoformat(s.last_at):%m-%d %H:%M} {s.last_state}{verified}"
     alarms = ", ".join(s.alarms) + (" (acknowledged)" if s.alarms and s.acknowledged else "")
+    if r.silent(now):
+        seen = f"SILENT since {datetime.fromisoformat(s.at).astimezone(now.tzinfo):%H:%M}"
     shop = f"{r.shop} {s.name}" if s.name else r.shop
     return (s.level.upper(), shop, batch, cutoff, last, seen, alarms)
 

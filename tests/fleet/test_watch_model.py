@@ -261,3 +261,22 @@ def test_the_document_limit_is_64_kb() -> None:
     doc["pad"] += "x"
     with pytest.raises(ValueError, match="65537 bytes"):
         parse_state("shop-0001", json.dumps(doc).encode())
+
+
+def test_an_online_guard_whose_state_stopped_coming_is_silent_and_sorts_first() -> None:
+    """The guard sends its state at least once a minute: three missed and it is silent, even
+    though its availability still says online (its loop stuck, or its clock far off)."""
+    fleet = Fleet("settleguard")
+    for n in (1, 2):
+        state(fleet, n, document(n, AT, Level.OK))
+        link(fleet, n, b"online")
+    later = NOW + timedelta(minutes=4)
+    state(fleet, 2, document(2, AT + timedelta(minutes=4), Level.OK))  # shop 2 goes on
+    rows = fleet.sorted(later)
+    assert [r.shop for r in rows] == [shop_id(1), shop_id(2)]
+    assert rows[0].silent(later) and not rows[1].silent(later)
+    assert not rows[0].silent(NOW + timedelta(minutes=2))  # two missed beats: not yet
+    doc = fleet.to_json(later)
+    assert doc["counts"]["silent"] == 1 and doc["shops"][0]["silent"] is True
+    text = "\n".join(render(fleet, later))
+    assert "SILENT since" in text and "1 silent" in text
