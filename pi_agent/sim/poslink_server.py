@@ -313,6 +313,9 @@ class PosLinkServer:
             self._log(f"database cleared without settlement: {t.clear_without_settle()} records")
         elif fault.kind in _SWITCHES:
             setattr(t, fault.kind.replace("-", "_"), True)
+        elif fault.kind == "silent":  # in force when inject returns: no request slips past
+            self._start_fault(fault, time.monotonic())
+            self._wake()
         else:
             with self._lock:
                 self._pending.append(fault)

@@ -87,7 +87,7 @@ class Sim:
     def stop(self, sig: int = signal.SIGTERM) -> int:
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(10)
+            return self.proc.wait(30)  # a loaded machine is slow to stop, not wrong
         finally:
             self.proc.kill()
             self.proc.communicate(timeout=10)

@@ -187,6 +187,7 @@ def test_a_silent_terminal_is_no_answer_and_nothing_is_sent(
     sales(sim)
     terminal.totals()  # learns the terminal's id before it goes quiet
     sim.inject("silent:8")  # long past both timeouts, even on a loaded machine
+    assert wait_for(lambda: sim.silent_left() > 0)  # the simulator's own thread starts it
     with pytest.raises(NoAnswer, match="did not answer"):
         terminal.status()
     # R10 goes unanswered before B00 leaves: nothing of the end-of-day was sent, and the
