@@ -37,6 +37,7 @@ from .guard.tradingday import TradingCalendar, resolve_local
 from .notify import payouts
 from .notify.messages import Context
 from .notify.planner import Planner
+from .quietlog import OncePerCause, quiet_libraries
 from .snapshot import GuardSnapshot, LastSettlement, NextPayout
 from .snapshot import build as build_snapshot
 from .store import BatchRecord, Settlement, Store
@@ -147,6 +148,7 @@ class Agent:
         self.heartbeat = Heartbeat()
         self.stall = DEFAULT_STALL
         self._watchdog: Watchdog | None = None
+        self._said = OncePerCause()  # repeated failures: one line per cause
         terminal.watch(self.heartbeat.beat)
 
     # -- requests from other threads (button, web page, scheduler): queued for the loop
@@ -214,8 +216,11 @@ class Agent:
             self.state.failures += 1
             self.state.last_error = str(exc)
             self.store.add_reading("failure", {"error": str(exc)}, now)
-            log.warning("poll failed (%d in a row): %s", self.state.failures, exc)
+            if self._said.new("poll", str(exc)):
+                log.warning("poll failed: %s (said once until the cause changes)", exc)
         else:
+            if self._said.ended("poll"):
+                log.info("the terminal answers again after %d failed poll(s)", self.state.failures)
             self.state.status, self.state.totals = status, totals
             self.state.totals_at = self.state.last_answer_at = now
             self.state.failures = 0
@@ -289,12 +294,11 @@ class Agent:
         a = assess(now, self.cfg, obs)
         previous = self.state.assessment
         self.state.assessment = a
-        if previous is None or previous.level is not a.level:
-            self.store.add_event("level", a.level.name.lower(),
-                                 {"reasons": [r.kind.value for r in a.reasons]}, now)  # fmt: skip
+        self._level_seen(previous, a)
         for notice in a.notices:
-            self.store.add_event("notice", notice.level.name.lower(), {"kind": notice.kind.value},
-                                 now, key=notice.key)  # fmt: skip
+            if self.store.add_event("notice", notice.level.name.lower(),
+                                    {"kind": notice.kind.value}, now, key=notice.key):  # fmt: skip
+                log.warning("alarm: %s (%s)", notice.kind.value, notice.level.name.lower())
         self._show(a)
         self._act(a)
         final = self.state.assessment or a
@@ -302,6 +306,16 @@ class Agent:
         if self._listeners:  # after a settlement the guard judged afresh: so do they
             self._publish(final, obs if final is a else self.observations(final.at))
         return final
+
+    def _level_seen(self, previous: Assessment | None, a: Assessment) -> None:
+        """A change of level: an event in the store and one line in the log."""
+        if previous is not None and previous.level is a.level:
+            return
+        reasons = [r.kind.value for r in a.reasons]
+        self.store.add_event("level", a.level.name.lower(), {"reasons": reasons}, a.at)
+        why = f": {', '.join(reasons)}" if reasons else ""
+        loud = a.level.value >= Level.WARN.value
+        log.log(logging.WARNING if loud else logging.INFO, "level %s%s", a.level.name.lower(), why)
 
     def subscribe(self, listener: Callable[[GuardSnapshot], None]) -> None:
         """Call `listener(snapshot)` on the loop after every tick. It must return at once
@@ -388,7 +402,10 @@ class Agent:
             try:
                 self.executor.resolve_open()
             except TerminalError as exc:
-                log.info("unknown settlement outcome still open: %s", exc)
+                if self._said.new("resolve", str(exc)):
+                    log.info("unknown settlement outcome still open: %s", exc)
+            else:
+                self._said.ended("resolve")
         settle = next((x for x in a.actions if x.kind is ActionKind.SETTLE), None)
         if settle is not None:
             self._settle(settle.why.value if settle.why else "policy")
@@ -419,16 +436,21 @@ class Agent:
             record = self.executor.settle(why, progress, force=force)
         except (OutcomeStillOpen, TerminalError) as exc:
             self.store.add_event("settlement", "warn", {"error": str(exc)}, now)
+            log.warning("settlement (%s) not done: %s", why, exc)
             record = None
         finally:
             st.settling, st.progress = False, None
         if record is not None:
+            log.log(logging.INFO if record.state == "ok" else logging.WARNING,
+                    "settlement %s (%s): %s%s", record.id, why, record.state,
+                    f", code {record.result_code}" if record.result_code else "")  # fmt: skip
             self.store.add_event("settlement", "info" if record.state == "ok" else "urgent",
                                  {"id": record.id, "state": record.state, "why": why,
                                   "code": record.result_code, "note": record.note},
                                  self.clock.now())  # fmt: skip
         self.poll()
         a = assess(self.clock.now(), self.cfg, self.observations(self.clock.now()))
+        self._level_seen(self.state.assessment, a)
         self.state.assessment = a
         self._show(a)
 
@@ -458,6 +480,8 @@ class Agent:
         except TerminalError as exc:
             result = str(exc)
         self.store.add_event(name, "info", {"result": repr(result)}, now)
+        if self._said.new(name, repr(result)):  # one line per outcome, not every half hour
+            log.info("terminal %s: %s", name, result)
         self.poll()
 
     def housekeeping(self) -> None:
@@ -483,6 +507,8 @@ class Agent:
         self._thread.start()
 
         from apscheduler.schedulers.background import BackgroundScheduler
+
+        quiet_libraries()  # not "job executed successfully" every 5 s
 
         scale = 1.0 / self.speed
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
