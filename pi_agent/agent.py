@@ -102,6 +102,11 @@ class GuardState:
     assessment: Assessment | None = None
 
 
+def opening_key(day: date) -> str:
+    """The store's mark of trading day `day`'s opening sign-in."""
+    return f"sign-in-at-opening:{day}"
+
+
 def acknowledgeable(a: Assessment | None) -> bool:
     """Whether an acknowledgement would quieten something now: above OK, not snoozed, with an
     alarm to tell or a level that sounds the buzzer (WARN and up)."""
@@ -286,6 +291,8 @@ class Agent:
             terminal_drift=st.terminal_drift,
             settle_requested=key is not None and st.settle_requested == key,
             settle_cancelled=st.settle_cancelled_day == day, snoozed_until=st.snoozed_until,
+            opened_today=self.cfg.settle.sign_in_at_opening
+            and self.store.event_seen(opening_key(day)),
         )  # fmt: skip
 
     def tick(self) -> Assessment:
@@ -411,6 +418,8 @@ class Agent:
             self._settle(settle.why.value if settle.why else "policy")
         elif a.wants(ActionKind.SIGN_IN):
             self._maintain("sign-in", self._sign_in)
+        elif a.wants(ActionKind.SIGN_IN_AT_OPENING):
+            self._sign_in_at_opening(a.trading_day)
         if a.wants(ActionKind.SET_TERMINAL_CLOCK):
             self._maintain("clock", self.set_terminal_clock)
 
@@ -462,6 +471,20 @@ class Agent:
 
     def _sign_in(self) -> object:
         return self.terminal.diagnose() if self.needs_diagnosis else self.terminal.initialise()
+
+    def _sign_in_at_opening(self, day: date) -> None:
+        """[settle] sign_in_at_opening: once per trading day, made or tried (the store keeps
+        it across restarts). A terminal that still asks for a sign-in after it is the
+        reactive path's (SIGN_IN, every half hour at most)."""
+        now = self.clock.now()
+        try:
+            result: object = self.terminal.initialise()
+        except TerminalError as exc:
+            result = str(exc)
+        self.store.add_event("sign-in-at-opening", "info", {"result": repr(result)}, now,
+                             key=opening_key(day))  # fmt: skip
+        log.info("sign-in at opening: %s", result)
+        self.poll()
 
     def set_terminal_clock(self) -> OperationResult:
         """Set the terminal's clock to the shop's local time (it keeps no time zone)."""
