@@ -37,6 +37,7 @@ from .guard.tradingday import TradingCalendar, resolve_local
 from .notify import payouts
 from .notify.messages import Context
 from .notify.planner import Planner
+from .quietlog import OncePerCause, quiet_libraries
 from .snapshot import GuardSnapshot, LastSettlement, NextPayout
 from .snapshot import build as build_snapshot
 from .store import BatchRecord, Settlement, Store
@@ -101,6 +102,11 @@ class GuardState:
     assessment: Assessment | None = None
 
 
+def opening_key(day: date) -> str:
+    """The store's mark of trading day `day`'s opening sign-in."""
+    return f"sign-in-at-opening:{day}"
+
+
 def acknowledgeable(a: Assessment | None) -> bool:
     """Whether an acknowledgement would quieten something now: above OK, not snoozed, with an
     alarm to tell or a level that sounds the buzzer (WARN and up)."""
@@ -147,6 +153,7 @@ class Agent:
         self.heartbeat = Heartbeat()
         self.stall = DEFAULT_STALL
         self._watchdog: Watchdog | None = None
+        self._said = OncePerCause()  # repeated failures: one line per cause
         terminal.watch(self.heartbeat.beat)
 
     # -- requests from other threads (button, web page, scheduler): queued for the loop
@@ -214,8 +221,11 @@ class Agent:
             self.state.failures += 1
             self.state.last_error = str(exc)
             self.store.add_reading("failure", {"error": str(exc)}, now)
-            log.warning("poll failed (%d in a row): %s", self.state.failures, exc)
+            if self._said.new("poll", str(exc)):
+                log.warning("poll failed: %s (said once until the cause changes)", exc)
         else:
+            if self._said.ended("poll"):
+                log.info("the terminal answers again after %d failed poll(s)", self.state.failures)
             self.state.status, self.state.totals = status, totals
             self.state.totals_at = self.state.last_answer_at = now
             self.state.failures = 0
@@ -281,6 +291,8 @@ class Agent:
             terminal_drift=st.terminal_drift,
             settle_requested=key is not None and st.settle_requested == key,
             settle_cancelled=st.settle_cancelled_day == day, snoozed_until=st.snoozed_until,
+            opened_today=self.cfg.settle.sign_in_at_opening
+            and self.store.event_seen(opening_key(day)),
         )  # fmt: skip
 
     def tick(self) -> Assessment:
@@ -289,12 +301,11 @@ class Agent:
         a = assess(now, self.cfg, obs)
         previous = self.state.assessment
         self.state.assessment = a
-        if previous is None or previous.level is not a.level:
-            self.store.add_event("level", a.level.name.lower(),
-                                 {"reasons": [r.kind.value for r in a.reasons]}, now)  # fmt: skip
+        self._level_seen(previous, a)
         for notice in a.notices:
-            self.store.add_event("notice", notice.level.name.lower(), {"kind": notice.kind.value},
-                                 now, key=notice.key)  # fmt: skip
+            if self.store.add_event("notice", notice.level.name.lower(),
+                                    {"kind": notice.kind.value}, now, key=notice.key):  # fmt: skip
+                log.warning("alarm: %s (%s)", notice.kind.value, notice.level.name.lower())
         self._show(a)
         self._act(a)
         final = self.state.assessment or a
@@ -302,6 +313,16 @@ class Agent:
         if self._listeners:  # after a settlement the guard judged afresh: so do they
             self._publish(final, obs if final is a else self.observations(final.at))
         return final
+
+    def _level_seen(self, previous: Assessment | None, a: Assessment) -> None:
+        """A change of level: an event in the store and one line in the log."""
+        if previous is not None and previous.level is a.level:
+            return
+        reasons = [r.kind.value for r in a.reasons]
+        self.store.add_event("level", a.level.name.lower(), {"reasons": reasons}, a.at)
+        why = f": {', '.join(reasons)}" if reasons else ""
+        loud = a.level.value >= Level.WARN.value
+        log.log(logging.WARNING if loud else logging.INFO, "level %s%s", a.level.name.lower(), why)
 
     def subscribe(self, listener: Callable[[GuardSnapshot], None]) -> None:
         """Call `listener(snapshot)` on the loop after every tick. It must return at once
@@ -388,12 +409,17 @@ class Agent:
             try:
                 self.executor.resolve_open()
             except TerminalError as exc:
-                log.info("unknown settlement outcome still open: %s", exc)
+                if self._said.new("resolve", str(exc)):
+                    log.info("unknown settlement outcome still open: %s", exc)
+            else:
+                self._said.ended("resolve")
         settle = next((x for x in a.actions if x.kind is ActionKind.SETTLE), None)
         if settle is not None:
             self._settle(settle.why.value if settle.why else "policy")
         elif a.wants(ActionKind.SIGN_IN):
             self._maintain("sign-in", self._sign_in)
+        elif a.wants(ActionKind.SIGN_IN_AT_OPENING):
+            self._sign_in_at_opening(a.trading_day)
         if a.wants(ActionKind.SET_TERMINAL_CLOCK):
             self._maintain("clock", self.set_terminal_clock)
 
@@ -419,16 +445,21 @@ class Agent:
             record = self.executor.settle(why, progress, force=force)
         except (OutcomeStillOpen, TerminalError) as exc:
             self.store.add_event("settlement", "warn", {"error": str(exc)}, now)
+            log.warning("settlement (%s) not done: %s", why, exc)
             record = None
         finally:
             st.settling, st.progress = False, None
         if record is not None:
+            log.log(logging.INFO if record.state == "ok" else logging.WARNING,
+                    "settlement %s (%s): %s%s", record.id, why, record.state,
+                    f", code {record.result_code}" if record.result_code else "")  # fmt: skip
             self.store.add_event("settlement", "info" if record.state == "ok" else "urgent",
                                  {"id": record.id, "state": record.state, "why": why,
                                   "code": record.result_code, "note": record.note},
                                  self.clock.now())  # fmt: skip
         self.poll()
         a = assess(self.clock.now(), self.cfg, self.observations(self.clock.now()))
+        self._level_seen(self.state.assessment, a)
         self.state.assessment = a
         self._show(a)
 
@@ -440,6 +471,20 @@ class Agent:
 
     def _sign_in(self) -> object:
         return self.terminal.diagnose() if self.needs_diagnosis else self.terminal.initialise()
+
+    def _sign_in_at_opening(self, day: date) -> None:
+        """[settle] sign_in_at_opening: once per trading day, made or tried (the store keeps
+        it across restarts). A terminal that still asks for a sign-in after it is the
+        reactive path's (SIGN_IN, every half hour at most)."""
+        now = self.clock.now()
+        try:
+            result: object = self.terminal.initialise()
+        except TerminalError as exc:
+            result = str(exc)
+        self.store.add_event("sign-in-at-opening", "info", {"result": repr(result)}, now,
+                             key=opening_key(day))  # fmt: skip
+        log.info("sign-in at opening: %s", result)
+        self.poll()
 
     def set_terminal_clock(self) -> OperationResult:
         """Set the terminal's clock to the shop's local time (it keeps no time zone)."""
@@ -458,6 +503,8 @@ class Agent:
         except TerminalError as exc:
             result = str(exc)
         self.store.add_event(name, "info", {"result": repr(result)}, now)
+        if self._said.new(name, repr(result)):  # one line per outcome, not every half hour
+            log.info("terminal %s: %s", name, result)
         self.poll()
 
     def housekeeping(self) -> None:
@@ -483,6 +530,8 @@ class Agent:
         self._thread.start()
 
         from apscheduler.schedulers.background import BackgroundScheduler
+
+        quiet_libraries()  # not "job executed successfully" every 5 s
 
         scale = 1.0 / self.speed
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,

@@ -34,9 +34,16 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DISPLAYS = ("ssd1306", "sh1106", "ssd1309", "emulator")
 LOCALES = ("en", "zh-CN")
 SETTLE_MODES = ("off", "at", "ask")
+PAYOUT_COUNTS = ("business", "calendar")  # T+N bank business days, or D+N calendar days
 DEFAULT_PATH = Path("/var/lib/settle-guard/config.toml")
 
 log = logging.getLogger(__name__)
+
+
+def _can_sign_in(protocol: str) -> bool:
+    from .terminal.registry import Capability
+
+    return bool(protocol_of(protocol).can(Capability.SIGN_IN))
 
 
 def protocol_of(name: str) -> Any:
@@ -118,6 +125,10 @@ class SettleConfig:
     last_call: time = time(22, 50)
     retry_minutes: int = 5
     max_attempts: int = 5
+    sign_in_at_opening: bool = field(default=False, metadata={
+        "label": ("Sign in at opening", "开店时签到"),
+        "help": ("Sign the terminal in with its host at opening on trading days (ZVT)",
+                 "交易日开店时让终端向主机签到（ZVT）")})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,10 @@ class CalendarConfig:
     subdivision: str = ""  # e.g. BY; empty: national holidays only
     financial: str = ""  # e.g. XECB (TARGET): payouts also wait for the settlement system
     payout_days: int = 1  # the acquirer pays T+N business days after the trading day
+    payout_count: str = field(default="business", metadata={
+        "label": ("Payout days count", "到账天数计法"),
+        "help": ("business: T+N bank business days; calendar: D+N calendar days",
+                 "business：T+N 个银行工作日；calendar：D+N 个自然日")})  # fmt: skip
     extra_holidays: tuple[date, ...] = ()
     extra_workdays: tuple[date, ...] = ()
 
@@ -528,7 +543,8 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "clock_drift_seconds": _int_between(5, 86_400),
                  "set_terminal_clock": _bool, "auth_age_hours": _int_between(8, 168)},
     "settle": {"mode": _choice(SETTLE_MODES), "at": _time, "last_call": _time,
-               "retry_minutes": _int_between(1, 240), "max_attempts": _int_between(1, 50)},
+               "retry_minutes": _int_between(1, 240), "max_attempts": _int_between(1, 50),
+               "sign_in_at_opening": _bool},
     "poll": {"interval_seconds": _int_between(5, 3600),
              "near_cutoff_interval_seconds": _int_between(5, 3600)},
     "panel": {"display": _choice(DISPLAYS), "locale": _choice(LOCALES),
@@ -539,7 +555,8 @@ PARSERS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "notify": {"targets": _targets, "quiet_start": _optional_time, "quiet_end": _optional_time,
                "repeat_minutes": _int_between(0, 1440), "report": _bool},
     "calendar": {"country": _code, "subdivision": _code, "financial": _code,
-                 "payout_days": _int_between(0, 10), "extra_holidays": _dates,
+                 "payout_days": _int_between(0, 10), "payout_count": _choice(PAYOUT_COUNTS),
+                 "extra_holidays": _dates,
                  "extra_workdays": _dates},
     "store": {"path": _store_path, "retention_days": _int_between(30, 3650)},
     "web": {"enabled": _bool, "listen": _listen, "allowed_hosts": _hosts},
@@ -592,6 +609,10 @@ def _cross_checks(cfg: Config) -> list[FieldError]:
             )
     if cfg.schedule.opening == cfg.schedule.closing:
         errors.append(FieldError("[schedule] closing", "must differ from opening"))
+    if cfg.settle.sign_in_at_opening and not _can_sign_in(cfg.terminal.protocol):
+        # Refused, not ignored: the technician expects a signed-in terminal every morning.
+        cannot = f"{cfg.terminal.protocol} terminals have no sign-in command"
+        errors.append(FieldError("[settle] sign_in_at_opening", cannot))
     pins = {n: getattr(cfg.panel, n) for n in ("light_green", "light_amber", "light_red",
                                                 "buzzer_pin", "button_pin")}  # fmt: skip
     reserved = {_PINS["i2c"]["sda"], _PINS["i2c"]["scl"], _PINS["uart"]["tx"], _PINS["uart"]["rx"]}

@@ -338,3 +338,38 @@ def test_the_first_poll_waits_for_the_port_to_open(tmp_path: Path) -> None:
         store.close()
         terminal.close()
         sim.stop()
+
+
+def test_the_terminal_is_signed_in_at_opening_once_a_trading_day(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    try:
+        rig.cfg = rig.agent.cfg = config.replace(rig.cfg, "settle", sign_in_at_opening=True)
+        assert rig.sim.terminal.sign_ins == 0
+        rig.step()  # Friday 09:00: the opening
+        assert rig.sim.terminal.sign_ins == 1
+        for hh in (9, 12, 21):
+            rig.at(berlin(20, hh, 30))
+            rig.step()
+        assert rig.sim.terminal.sign_ins == 1  # once that day
+        # a restart later that day (a new agent, the same store): still once
+        rig.agent = Agent(rig.cfg, rig.clock, rig.terminal, rig.store)
+        rig.at(berlin(20, 21, 45))
+        rig.step()
+        assert rig.sim.terminal.sign_ins == 1
+        rig.at(berlin(21, 8, 30))  # Saturday, before the opening
+        rig.step()
+        assert rig.sim.terminal.sign_ins == 1
+        rig.at(berlin(21, 9, 0))
+        rig.step()
+        assert rig.sim.terminal.sign_ins == 2
+        events = [e for e in rig.store.events(50) if e["kind"] == "sign-in-at-opening"]
+        assert len(events) == 2
+    finally:
+        rig.close()
+
+
+def test_no_sign_in_at_opening_by_default(rig: Rig) -> None:
+    rig.step()
+    rig.at(berlin(20, 12))
+    rig.step()
+    assert rig.sim.terminal.sign_ins == 0

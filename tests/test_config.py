@@ -346,3 +346,20 @@ def test_config_check_names_a_bad_country_code(tmp_path: Path) -> None:
         f"settle-guard: {path}: [calendar] country: 'QQ' is not known to the holidays package "
         "(e.g. CN, DE, US)"
     )
+
+
+def test_sign_in_at_opening_needs_a_protocol_that_can_sign_in() -> None:
+    """Refused rather than ignored: a technician who ticks it expects a signed-in terminal
+    every morning, and a setting that silently does nothing would be a false promise."""
+    assert from_dict({"settle": {"sign_in_at_opening": True}}).settle.sign_in_at_opening
+    assert errors_of(
+        {"terminal": {"protocol": "poslink"}, "settle": {"sign_in_at_opening": True}}
+    ) == ["[settle] sign_in_at_opening: poslink terminals have no sign-in command"]
+    assert not from_dict({"terminal": {"protocol": "poslink"}}).settle.sign_in_at_opening
+
+
+def test_payout_count_is_business_or_calendar() -> None:
+    assert Config().calendar.payout_count == "business"
+    assert from_dict({"calendar": {"payout_count": "calendar"}}).calendar.payout_count == "calendar"
+    [error] = errors_of({"calendar": {"payout_count": "weekdays"}})
+    assert error.startswith("[calendar] payout_count")

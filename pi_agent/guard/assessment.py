@@ -65,6 +65,7 @@ class ActionKind(Enum):
     SETTLE = "settle"
     RESOLVE = "resolve"  # re-read the terminal to learn a lost end-of-day's outcome
     SIGN_IN = "sign-in"  # initialisation (51) or diagnosis (C2)
+    SIGN_IN_AT_OPENING = "sign-in-at-opening"  # [settle] sign_in_at_opening: once a trading day
     SET_TERMINAL_CLOCK = "set-terminal-clock"
 
 

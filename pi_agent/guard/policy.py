@@ -25,6 +25,8 @@ exhaustively with plain data. Rules, in the order a shop meets them:
   end-of-day they alarm;
 * what happened and nothing will undo (a batch that vanished unsettled, a batch closed out
   of balance) alarms once, stays URGENT on show until acknowledged or for a day, then goes;
+* with `[settle] sign_in_at_opening`, the terminal is signed in once per trading day in
+  opening hours (from the opening on), unless a sign-in it asked for is under way;
 * only what the terminal's protocol can do is ever asked of it (its capabilities in the
   protocol registry): no sign-in, diagnosis or clock setting where it has none.
 """
@@ -132,6 +134,7 @@ class Observations:
     lost_batches: tuple[LostBatch, ...] = ()  # lost within NEWS_SHOWN
     last_settled: SettledFacts | None = None
     acknowledged: frozenset[str] = frozenset()  # notice keys the cashier acknowledged
+    opened_today: bool = False  # today's opening sign-in was made (or tried)
 
 
 def window_start(cal: TradingCalendar, day: date, at: time) -> datetime:
@@ -266,6 +269,13 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
             reason(ReasonKind.OUT_OF_ORDER, Level.FAULT, notify=day.isoformat(), code=status.code)
         elif cond is Condition.BUSY:
             reason(ReasonKind.TERMINAL_BUSY, Level.INFO, code=status.code)
+
+    # -- the opening sign-in: once per trading day, in opening hours
+    wanted = cfg.settle.sign_in_at_opening and Capability.SIGN_IN in can
+    if wanted and trading and answering and not obs.opened_today and not obs.settling:
+        shop_open = in_local_hours(now, cfg.zone, cfg.schedule.opening, cfg.schedule.closing)
+        if shop_open and not any(x.kind is ActionKind.SIGN_IN for x in actions):
+            actions.append(Action(ActionKind.SIGN_IN_AT_OPENING))
 
     # -- clocks
     if obs.system_synced is False:

@@ -160,14 +160,19 @@ class BusinessCalendar:
             day = self.next_business_day(day)
         return day
 
-    def payout_date(self, trade_day: date, days: int) -> date:
-        """When a batch settled for `trade_day` is paid, under the acquirer's "T+N" rule.
+    def payout_date(self, trade_day: date, days: int, count: str = "business") -> date:
+        """When a batch settled for `trade_day` is paid, under the acquirer's rule.
 
-        Rule: T is first rolled forward to a business day (a batch closed on a Saturday or
-        a holiday is treated as if closed on the next business day), then N business days
-        are counted after it. T+0 is therefore the first business day on or after the
-        trading day, and e.g. T+1 from Friday is Monday (or later, across holidays).
+        "business" (T+N): T is first rolled forward to a business day (a batch closed on a
+        Saturday or a holiday is treated as if closed on the next business day), then N
+        business days are counted after it. T+0 is therefore the first business day on or
+        after the trading day, and e.g. T+1 from Friday is Monday (or later, across holidays).
+
+        "calendar" (D+N): N calendar days after the trading day, weekends and holidays
+        included; acquirers that pay D+1 credit on those days too.
         """
+        if count == "calendar":
+            return trade_day + timedelta(days=days)
         start = self.add_business_days(trade_day, 0)
         return self.add_business_days(start, days)
 

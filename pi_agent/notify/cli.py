@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from datetime import UTC, date, datetime
 
 from .. import cliargs, config
@@ -80,7 +81,8 @@ def _notify(args: argparse.Namespace, cfg: config.Config, store: Store) -> int:
         targets = [targets[args.target - 1]]
     if args.action == "test":
         for t in targets:
-            draft = messages.push_test(t.lang or cfg.panel.locale, now, cfg.zone)
+            draft = messages.push_test(t.lang or cfg.panel.locale, now, cfg.zone,
+                                       nonce=time.time_ns())  # fmt: skip
             outbox.put(draft, target_id(t.url), now)
     deliver_due(outbox, targets, now, apprise_send, page_url(cfg.web))
     waiting = {m.target for m in outbox.pending() if m.sends == 0}

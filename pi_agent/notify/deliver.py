@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from ..clock import Clock
 from ..config import Config, Target
+from ..quietlog import OncePerCause
 from ..store import Store
 from ..subproc import module_command
 from ..web.hosts import page_url
@@ -148,9 +149,11 @@ class PushWorker:
 
 
 def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send,
-                link: str | None = None) -> int:  # fmt: skip
+                link: str | None = None, *, said: OncePerCause | None = None) -> int:  # fmt: skip
     """Send what is due now, oldest first per target; returns how many were delivered.
-    `link`: the page's address, handed with each alarm (not with reports or notices)."""
+    `link`: the page's address, handed with each alarm (not with reports or notices).
+    `said`: the failures logged already (one line per target and cause, not per retry)."""
+    said = said or OncePerCause()
     by_id = {target_id(t.url): t for t in targets}
     delivered = 0
     for tid, target in by_id.items():
@@ -161,14 +164,18 @@ def deliver_due(outbox: Outbox, targets: list[Target], now: datetime, send: Send
                 send(target, m)
             except DeliveryError as exc:
                 outbox.failed(m, now, str(exc), permanent=exc.permanent)
-                log.warning("push to %s failed (attempt %d): %s", describe(target),
-                            m.attempts + 1, exc)  # fmt: skip
+                if said.new(tid, str(exc)):
+                    log.warning("push to %s failed (attempt %d): %s", describe(target),
+                                m.attempts + 1, exc)  # fmt: skip
                 break
             except Exception as exc:  # a library or network error: retry later
                 outbox.failed(m, now, f"{type(exc).__name__}: {exc}")
-                log.warning("push to %s failed: %s", describe(target), type(exc).__name__)
+                if said.new(tid, type(exc).__name__):
+                    log.warning("push to %s failed: %s", describe(target), type(exc).__name__)
                 break
             outbox.sent(m, now)
+            if said.ended(tid):
+                log.info("push to %s delivered again", describe(target))
             delivered += 1
     for m in outbox.pending():
         if m.target not in by_id:  # the target was removed from the config
@@ -188,6 +195,7 @@ class Deliverer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._said = OncePerCause()
 
     def start(self) -> Deliverer:
         self._thread = threading.Thread(target=self._run, name="push", daemon=True)
@@ -210,9 +218,11 @@ class Deliverer:
             while not self._stop.is_set():
                 try:
                     deliver_due(outbox, list(self.cfg.notify.targets), self.clock.now(), self.send,
-                                page_url(self.cfg.web))  # fmt: skip
-                except Exception:  # keep delivering whatever one round did
-                    log.exception("push delivery round failed")
+                                page_url(self.cfg.web), said=self._said)  # fmt: skip
+                    self._said.ended("round")
+                except Exception as exc:  # keep delivering whatever one round did
+                    if self._said.new("round", repr(exc)):
+                        log.exception("push delivery round failed")
                 due = outbox.next_due()
                 wait = self.idle
                 if due is not None:

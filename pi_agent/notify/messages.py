@@ -15,103 +15,121 @@ SEVERITY = {Level.OK: "info", Level.INFO: "info", Level.WARN: "warn", Level.URGE
             Level.OVERDUE: "urgent", Level.FAULT: "urgent"}  # fmt: skip
 WEEKDAYS_ZH = "一二三四五六日"
 
-# (title, first body line) per alarm kind, each (en, zh); the {fields} come from `alarm`.
+TITLE_MAX = 40  # characters a lock screen shows of a title, in either language
+
+# Per alarm kind, each (en, zh): the title; the body's first line, what to do (a lock
+# screen shows little more); then what happened. The {fields} come from `alarm`.
 # fmt: off
-ALARMS: dict[ReasonKind, tuple[tuple[str, str], tuple[str, str]]] = {
+ALARMS: dict[ReasonKind, tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = {
     ReasonKind.OPEN_BATCH: (
         ("Not settled: {minutes} min to cutoff", "未结算：距截止 {minutes} 分钟"),
-        ("{count} payments, {amount} are still open. Settle before {cutoff}.",
-         "还有 {count} 笔、{amount} 未结算，请在 {cutoff} 前结算。"),
+        ("Settle before {cutoff}.", "请在 {cutoff} 前结算。"),
+        ("{count} payments, {amount} are still open.", "还有 {count} 笔、{amount} 未结算。"),
     ),
     ReasonKind.OVERDUE_BATCH: (
         ("Batch NOT settled", "批次未结算！"),
-        ("The {day} batch ({count} payments, {amount}) missed the {cutoff} cutoff. Settle now; "
-         "the payout will be late.",
-         "{day}的批次（{count} 笔，{amount}）已过 {cutoff} 截止时间。请立即结算，到账会延迟。"),
+        ("Settle now: the payout will be late.", "请立即结算，到账会延迟。"),
+        ("The {day} batch ({count} payments, {amount}) missed the {cutoff} cutoff.",
+         "{day}的批次（{count} 笔，{amount}）已过 {cutoff} 截止时间。"),
     ),
     ReasonKind.SETTLE_FAILED: (
         ("Settlement failed", "结算失败"),
-        ("End-of-day failed: {result}. The guard retries until the cutoff.",
-         "日结失败：{result}。截止前会自动重试。"),
+        ("Nothing to do yet: the guard retries until the cutoff.",
+         "暂无需操作：截止前会自动重试。"),
+        ("End-of-day failed: {result}.", "日结失败：{result}。"),
     ),
     ReasonKind.TERMINAL_DEAD: (
         ("Terminal offline", "终端离线"),
-        ("The terminal has not answered since {since}. Check its power and cable.",
-         "终端自 {since} 起无响应，请检查电源和连接线。"),
+        ("Check the terminal's power and cable.", "请检查终端电源和连接线。"),
+        ("It has not answered since {since}.", "终端自 {since} 起无响应。"),
     ),
     ReasonKind.SIGN_IN_NEEDED: (
         ("Terminal needs sign-in", "终端需要签到"),
-        ("The terminal asks for initialisation; until then it may decline cards.",
-         "终端需要签到（初始化），在此之前可能拒绝刷卡。"),
+        ("Sign the terminal in (initialisation).", "请为终端签到（初始化）。"),
+        ("Until then it may decline cards.", "在此之前终端可能拒绝刷卡。"),
     ),
     ReasonKind.TERMINAL_CLOCK_WRONG: (
         ("Terminal clock is wrong", "终端时间错误"),
+        ("Set the terminal's clock.", "请校正终端时间。"),
         ("The terminal's clock is {drift}.", "终端时钟{drift}。"),
     ),
     ReasonKind.SYSTEM_CLOCK_UNSYNCED: (
         ("Guard clock not synced", "守护设备时钟未同步"),
+        ("Check the guard's network or clock module.", "请检查守护设备的网络或时钟模块。"),
         ("The guard's own clock is not synchronised; cutoff times may be wrong.",
          "设备时钟未同步，截止时间可能不准。"),
     ),
     ReasonKind.OUT_OF_ORDER: (
         ("Terminal out of order", "终端故障"),
+        ("Check the terminal; call its service if it stays so.", "请检查终端，如持续请联系维修。"),
         ("The terminal reports it is out of order (code {code}).",
          "终端报告故障（代码 {code}）。"),
     ),
     ReasonKind.TERMINAL_DEMANDS_SETTLE: (
         ("Terminal demands settlement", "终端要求结算"),
+        ("Settle now.", "请立即结算。"),
         ("The terminal must settle before it takes more payments ({count} open, {amount}).",
          "终端必须先结算才能继续收款（{count} 笔，{amount}）。"),
     ),
     ReasonKind.BATCH_NEAR_LIMIT: (
         ("Batch nearly full", "批次将满"),
-        ("{count} payments in the batch; settle early.", "批次已有 {count} 笔，请提前结算。"),
+        ("Settle early.", "请提前结算。"),
+        ("{count} payments in the batch.", "批次已有 {count} 笔。"),
     ),
     ReasonKind.STORAGE_FULL: (
         ("Terminal storage full", "终端存储已满"),
+        ("Settle now.", "请立即结算。"),
         ("The terminal's store is full: it must settle before it takes more payments "
          "({count} open, {amount}).",
          "终端存储已满，必须先结算才能继续收款（{count} 笔，{amount}）。"),
     ),
     ReasonKind.AUTH_AGE: (
         ("Oldest sale {hours} h old: settle", "最早一笔已 {hours} 小时：请结算"),
+        ("Settle now.", "请立即结算。"),
         ("Payments settled more than {limit} h after the sale cost higher card fees. "
-         "{count} payments, {amount} are open{estimate}. Settle now.",
+         "{count} payments, {amount} are open{estimate}.",
          "交易超过 {limit} 小时未结算，刷卡手续费会更高。还有 {count} 笔、{amount} 未结算"
-         "{estimate}。请立即结算。"),
+         "{estimate}。"),
     ),
     ReasonKind.OFFLINE_PENDING: (
         ("{n} offline payments not yet sent", "{n} 笔离线交易尚未上送"),
-        ("{n} payments ({sum}) approved offline are still stored on the terminal. Keep it "
-         "online: the end-of-day sends them to the bank.",
-         "终端中仍存有 {n} 笔离线交易（{sum}）未上送。请保持终端联网，日结时会上送银行。"),
+        ("Keep the terminal online.", "请保持终端联网。"),
+        ("{n} payments ({sum}) approved offline are still stored on the terminal: the "
+         "end-of-day sends them to the bank.",
+         "终端中仍存有 {n} 笔离线交易（{sum}）未上送，日结时会上送银行。"),
     ),
     ReasonKind.OFFLINE_UNSENT: (
         ("Offline payments NOT sent", "离线交易未送达银行！"),
+        ("Check the terminal's connection and send them.", "请检查终端网络并重新上送。"),
         ("{n} offline payments ({sum}) not sent to the bank: the upload failed at the "
-         "end-of-day. Check the terminal's connection and send them, or they are not paid.",
-         "{n} 笔离线交易（{sum}）未送达银行：日结时上送失败。请检查终端网络并重新上送，"
-         "否则这些款项不会到账。"),
+         "end-of-day. Until they are sent, they are not paid.",
+         "{n} 笔离线交易（{sum}）未送达银行：日结时上送失败。上送之前，这些款项不会到账。"),
     ),
     ReasonKind.BATCH_LOST: (
         ("Batch lost: {n} payments, {sum}", "批次丢失：{n} 笔 {sum}"),
+        ("Ask the acquirer about these sales.", "请联系收单机构核查这些交易。"),
         ("{batch} ({n} payments, {sum}) vanished from the terminal without a "
-         "settlement. Those sales may never be paid: ask the acquirer, and check the "
-         "terminal's settings (automatic clearing of its database).",
+         "settlement and may never be paid. Check the terminal's settings (automatic "
+         "clearing of its database).",
          "终端上的{batch}（{n} 笔，{sum}）未经结算就消失了，这些交易可能不会到账。"
-         "请联系收单机构，并检查终端设置（自动清除数据库）。"),
+         "请检查终端设置（自动清除数据库）。"),
     ),
     ReasonKind.OUT_OF_BALANCE: (
         ("Batch closed out of balance", "批次结算不平"),
-        ("Batch closed out of balance: the terminal's totals and the host's differ. "
-         "Reconcile with the acquirer.",
-         "批次已结算但不平：终端与主机的金额不一致。请与收单机构对账。"),
+        ("Reconcile with the acquirer.", "请与收单机构对账。"),
+        ("The batch closed, but the terminal's totals and the host's differ.",
+         "批次已结算但不平：终端与主机的金额不一致。"),
     ),
 }
-# fmt: on
-GENERIC = (("SettleGuard: {what}", "SettleGuard：{what}"), ("{what}", "{what}"))
+# Titles that can outgrow a lock screen (a huge count or amount): the shorter form.
+SHORT_TITLES = {ReasonKind.BATCH_LOST: ("Batch lost: {sum}", "批次丢失：{sum}"),
+                ReasonKind.OFFLINE_PENDING: ("Offline payments not yet sent", "离线交易尚未上送")}
+GENERIC = (("SettleGuard: {what}", "SettleGuard：{what}"),
+           ("Open the guard's page for details.", "请打开守护设备网页查看详情。"),
+           ("{what}", "{what}"))
 ESTIMATE = (" (the age is estimated from when the guard first saw the batch)",
-            "（时间按守护设备首次看到该批次估算）")  # fmt: skip
+            "（时间按守护设备首次看到该批次估算）")
+# fmt: on
 BATCH_NUMBER = ("Batch no. {}", "批次 {}")
 A_BATCH = ("A batch", "一个批次")
 
@@ -182,9 +200,20 @@ def alarm(a: Assessment, kind: ReasonKind, key: str, lang: str, ctx: Context) ->
             else _pick(A_BATCH, lang)
         ),
     }
-    title, body = ALARMS.get(kind, GENERIC)
+    title, action, what = ALARMS.get(kind, GENERIC)
+    short = SHORT_TITLES.get(kind, GENERIC[0])
+    body = f"{_pick(action, lang)}\n{_pick(what, lang)}".format(**facts)
     return Draft(key, "alarm", SEVERITY[reason.level if reason else a.level],
-                 _pick(title, lang).format(**facts), _pick(body, lang).format(**facts))  # fmt: skip
+                 _fit(_pick(title, lang).format(**facts), _pick(short, lang).format(**facts)),
+                 body)  # fmt: skip
+
+
+def _fit(title: str, shorter: str) -> str:
+    """`title` if a lock screen shows it whole, else `shorter` (cut if it is not)."""
+    for text in (title, shorter):
+        if len(text) <= TITLE_MAX:
+            return text
+    return shorter[: TITLE_MAX - 1] + "…"
 
 
 def _payments(n: int) -> str:
@@ -219,8 +248,9 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
     amount = format_amount(r.total, r.currency)
     if r.settled_at is not None:
         at = r.settled_at.astimezone(zone).strftime("%H:%M")  # type: ignore[arg-type]
-        title = (f"今日已结算 {r.count} 笔 {amount}" if zh
-                 else f"Settled: {_payments(r.count)}, {amount}")  # fmt: skip
+        title = _fit(f"今日已结算 {r.count} 笔 {amount}" if zh
+                     else f"Settled: {_payments(r.count)}, {amount}",
+                     f"今日已结算 {amount}" if zh else f"Settled: {amount}")  # fmt: skip
         lines = [
             f"{_day(r.day, lang)}{at} 结算。" if zh else f"{_day(r.day, lang)}: settled at {at}."
         ]
@@ -232,12 +262,10 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
                 else "The terminal's answer was lost: its end-of-day receipt has the totals."
             )
     elif r.count:
-        title = (
-            f"未结算！{r.count} 笔 {amount}"
-            if zh
-            else f"NOT settled: {_payments(r.count)}, {amount}"
-        )
-        lines = ["批次仍未结算。" if zh else "The batch is still open."]
+        title = _fit(f"未结算！{r.count} 笔 {amount}" if zh
+                     else f"NOT settled: {_payments(r.count)}, {amount}",
+                     f"未结算！{amount}" if zh else f"NOT settled: {amount}")  # fmt: skip
+        lines = ["请立即结算：批次仍未结算。" if zh else "Settle now: the batch is still open."]
     else:
         title = "今日无交易" if zh else "No card payments today"
         lines = []
@@ -249,14 +277,20 @@ def report(r: DayReport, lang: str, zone: object) -> Draft:
                      else f"Expected payout: {_day(r.payout_on, lang)}")  # fmt: skip
     if r.unverified:
         lines.append("结算结果未通过核对" if zh else "The settlement did not verify.")
+    todo = []  # what to do comes first: a lock screen shows the first line
     if r.out_of_balance:
-        lines.append("批次结算不平：终端与主机金额不一致，请与收单机构对账。" if zh else
-                     "Closed OUT OF BALANCE: the terminal's and the host's totals differ. "
-                     "Reconcile with the acquirer.")  # fmt: skip
+        todo.append("请与收单机构对账：结算不平。" if zh
+                    else "Reconcile with the acquirer: out of balance.")  # fmt: skip
+        lines.append("终端与主机的金额不一致。" if zh else
+                     "Closed OUT OF BALANCE: the terminal's and the host's totals "
+                     "differ.")  # fmt: skip
     if r.offline_unsent:
+        todo.append("请检查终端网络：离线交易未上送。" if zh
+                    else "Check the terminal's connection: offline payments unsent.")  # fmt: skip
         lines.append(f"{r.offline_unsent} 笔离线交易结算后仍未上送银行。" if zh else
                      f"{_payments(r.offline_unsent)} approved offline were still not sent to "
                      "the bank after the end-of-day.")  # fmt: skip
+    lines = todo + lines
     return Draft(f"report:{r.day}", "report", r.level, title, "\n".join(lines))
 
 
@@ -268,7 +302,7 @@ def holiday(day: date, name: str, payout_on: date | None, lang: str) -> Draft:
             f"今天结算的款项预计{_day(payout_on, lang)}到账。" if payout_on else ""
         )
     else:
-        title = f"Tomorrow: {name}, banks closed"
+        title = _fit(f"Tomorrow: {name}, banks closed", "Tomorrow: bank holiday, banks closed")
         body = f"{_day(day, lang)} is not a business day." + (
             f" Today's batch should be paid on {_day(payout_on, lang)}." if payout_on else ""
         )
@@ -277,17 +311,18 @@ def holiday(day: date, name: str, payout_on: date | None, lang: str) -> Draft:
 
 def payout_late(pid: int, day: date, amount: str, expected: date, lang: str) -> Draft:
     if _zh(lang):
-        title = f"款项未到账：{amount}"
+        title = _fit(f"款项未到账：{amount}", "款项未到账")
         body = (
-            f"{_day(day, lang)}的结算款 {amount} 应于{_day(expected, lang)}到账。"
-            f"请核对银行流水并联系收单机构；收到后执行 settle-guard payouts --received {pid}。"
+            "请核对银行流水并联系收单机构。\n"
+            f"{_day(day, lang)}的结算款 {amount} 应于{_day(expected, lang)}到账；"
+            f"收到后执行 settle-guard payouts --received {pid}。"
         )
     else:
-        title = f"Payout late: {amount}"
+        title = _fit(f"Payout late: {amount}", "Payout late")
         body = (
+            "Check the bank statement and ask the acquirer.\n"
             f"The {_day(day, lang)} batch ({amount}) was due in the bank on "
-            f"{_day(expected, lang)}. Check the bank statement and ask the acquirer; "
-            f"when it arrives: settle-guard payouts --received {pid}."
+            f"{_day(expected, lang)}; when it arrives: settle-guard payouts --received {pid}."
         )
     return Draft(f"payout-late:{pid}", "alarm", "urgent", title, body)
 
@@ -295,19 +330,23 @@ def payout_late(pid: int, day: date, amount: str, expected: date, lang: str) -> 
 def calendar_missing(years: list[int], lang: str) -> Draft:
     ys = ", ".join(map(str, years))
     if _zh(lang):
-        return Draft(f"calendar-missing:{ys}", "alarm", "warn", f"缺少 {ys} 年节假日数据",
+        return Draft(f"calendar-missing:{ys}", "alarm", "warn",
+                     _fit(f"缺少 {ys} 年节假日数据", "缺少节假日数据"),
+                     "请在设置中补充节假日。\n"
                      f"节假日库还没有 {ys} 年的安排（含调休），到账日期可能不准。"
-                     "请在配置 [calendar] extra_holidays / extra_workdays 中补充。")  # fmt: skip
-    return Draft(f"calendar-missing:{ys}", "alarm", "warn", f"Holiday data missing for {ys}",
-                 f"The holiday calendar does not know {ys} yet, so payout dates may be wrong. "
-                 "Add them in [calendar] extra_holidays / extra_workdays.")  # fmt: skip
+                     "配置项：[calendar] extra_holidays / extra_workdays。")  # fmt: skip
+    return Draft(f"calendar-missing:{ys}", "alarm", "warn",
+                 _fit(f"Holiday data missing for {ys}", "Holiday data missing"),
+                 "Add the missing holidays in the settings.\n"
+                 f"The holiday calendar does not know {ys} yet, so payout dates may be "
+                 "wrong: [calendar] extra_holidays / extra_workdays.")  # fmt: skip
 
 
-def push_test(lang: str, at: datetime, zone: object) -> Draft:
+def push_test(lang: str, at: datetime, zone: object, nonce: int | None = None) -> Draft:
+    """A test message. Each test must really be sent: `nonce` (e.g. a nanosecond count)
+    makes its key its own, where a key per minute took a second test for one sent already."""
     when = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
+    key = f"test:{when}" if nonce is None else f"test:{when}:{nonce}"
     if _zh(lang):
-        return Draft(
-            f"test:{when}", "test", "info", "SettleGuard 测试消息", f"推送正常（{when}）。"
-        )
-    return Draft(f"test:{when}", "test", "info", "SettleGuard test message",
-                 f"Push works ({when}).")  # fmt: skip
+        return Draft(key, "test", "info", "SettleGuard 测试消息", f"推送正常（{when}）。")
+    return Draft(key, "test", "info", "SettleGuard test message", f"Push works ({when}).")

@@ -134,7 +134,7 @@ class Planner:
         if not self.calendar.is_business_day(tomorrow):
             name = self.calendar.holiday_name(tomorrow)
             if name:  # an ordinary weekend needs no notice
-                payout = self.calendar.payout_date(a.trading_day, self.cfg.calendar.payout_days)
+                payout = payout_on(self.calendar, self.cfg, a.trading_day)
                 queued += self._queue(lambda lang: messages.holiday(tomorrow, name, payout, lang),
                                       a.at, "info")  # fmt: skip
         missing = self.calendar.missing_data(a.trading_day, CALENDAR_HORIZON)
@@ -152,10 +152,16 @@ class Planner:
             t = s.totals_settled
             if t is None:  # the terminal's settled totals are unknown: no amount to expect
                 continue
-            expected = self.calendar.payout_date(s.trading_day, self.cfg.calendar.payout_days)
+            expected = payout_on(self.calendar, self.cfg, s.trading_day)
             payouts.expect(self.store, s.id, s.trading_day, amount=t.get("total_minor", 0),
                            currency=a.currency, count=t.get("count", 0),
                            expected_on=expected)  # fmt: skip
+
+
+def payout_on(calendar: BusinessCalendar, cfg: Config, day: date) -> date:
+    """The day trading day `day`'s batch is paid: [calendar] payout_days counted as
+    payout_count says (T+N business days or D+N calendar days)."""
+    return calendar.payout_date(day, cfg.calendar.payout_days, cfg.calendar.payout_count)
 
 
 def _late_key(p: payouts.Payout) -> str:
@@ -171,10 +177,10 @@ def day_report(store: Store, calendar: BusinessCalendar, cfg: Config, day: date,
         count, total = open_batch
         return messages.DayReport(day, None, count, total, currency, (), None)
     s = ok[0]
-    payout_on = calendar.payout_date(day, cfg.calendar.payout_days)
+    payout_day = payout_on(calendar, cfg, day)
     t = s.totals_settled
     if t is None:  # settled, but the totals were lost with the answer: say so, print none
-        return messages.DayReport(day, s.updated_at, 0, 0, currency, (), payout_on,
+        return messages.DayReport(day, s.updated_at, 0, 0, currency, (), payout_day,
                                   unverified=True, totals_known=False,
                                   out_of_balance=s.out_of_balance,
                                   offline_unsent=s.offline_unsent or 0)  # fmt: skip
@@ -182,6 +188,6 @@ def day_report(store: Store, calendar: BusinessCalendar, cfg: Config, day: date,
     # The batch's own count: a per-card count saturates at 255, the batch's does not.
     count = t.get("count", sum(c[1] for c in cards))
     return messages.DayReport(day, s.updated_at, count, t.get("total_minor", 0), currency,
-                              cards, payout_on, unverified=s.verified is False,
+                              cards, payout_day, unverified=s.verified is False,
                               out_of_balance=s.out_of_balance,
                               offline_unsent=s.offline_unsent or 0)  # fmt: skip

@@ -96,6 +96,7 @@ class SimTerminal:
         # Repeat Receipt.
         self.last_receipt_info: StatusInformation | None = None
         self.settlements = 0
+        self.sign_ins = 0  # initialisations that went through
         self._lock = threading.RLock()
 
     def now(self) -> datetime:
@@ -278,6 +279,7 @@ class SimTerminal:
             return [PositiveAck(), IntermediateStatus(0xCA), PtAbort(host_down)]
         self.flags.discard("needs-initialisation")
         self.flags.discard("needs-diagnosis")
+        self.sign_ins += 1
         return [PositiveAck(), IntermediateStatus(0xCA), Completion()]
 
     def _set_clock(self, cmd: SetDateTime, host_down: int | None) -> list[Message]:

@@ -26,7 +26,8 @@ ALL = None  # every field of the section, also one added later
 # alarms, reports and the terminal password go, where the page listens, where data lives.
 GATED: dict[str, tuple[str, ...] | None] = {
     "terminal": ALL,  # the link: the port receives the terminal password
-    "settle": ALL,  # mode, time, last call, retries: when money is settled
+    # mode, time, last call, retries: when money is settled
+    "settle": ("mode", "at", "last_call", "retry_minutes", "max_attempts"),
     "schedule": ("cutoff", "timezone", "trading_days"),  # past the cutoff a batch settles
     # a batch this large, or its oldest sale this old, settles at once
     "warnings": ("batch_limit", "auth_age_hours"),
@@ -38,6 +39,7 @@ GATED: dict[str, tuple[str, ...] | None] = {
 # The rest, named one by one: a field in neither table fails the tests.
 NOT_GATED: dict[str, tuple[str, ...] | None] = {
     "schedule": ("opening", "closing"),
+    "settle": ("sign_in_at_opening",),  # signs the terminal in: moves no money
     "warnings": ("amber_minutes", "red_minutes", "stale_after_failures", "dead_after_minutes",
                  "clock_drift_seconds", "set_terminal_clock"),
     "poll": ALL,

@@ -359,3 +359,35 @@ def test_without_auto_settle_an_open_batch_goes_warn_urgent_overdue(
     assert seen[-1] is Level.OVERDUE
     assert seen == sorted(seen, key=lambda lv: lv.value)
     assert set(seen) <= {Level.OK, Level.WARN, Level.URGENT, Level.OVERDUE}
+
+
+# -- the opening sign-in ([settle] sign_in_at_opening)
+
+OPENING = config.replace(CFG, "settle", sign_in_at_opening=True)
+WEEKDAYS_ONLY = config.replace(OPENING, "schedule",
+                               trading_days=["mon", "tue", "wed", "thu", "fri"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cfg", "now", "kw", "wanted"),
+    [(OPENING, at(9), {}, True),  # opening time on a trading day (Friday)
+     (OPENING, at(8, 59), {}, False),  # before the opening
+     (OPENING, at(14), {}, True),  # a guard started late still signs in once that day
+     (OPENING, at(22, 0), {}, False),  # closed
+     (OPENING, at(9), {"opened_today": True}, False),  # once per trading day
+     (WEEKDAYS_ONLY, at(9), {}, True),
+     (WEEKDAYS_ONLY, at(9, day=date(2026, 11, 22)), {}, False),  # a Sunday: closed
+     (OPENING, at(9), {"failures": 1, "last_answer_at": at(8, 58)}, False),  # not answering
+     (OPENING, at(9), {"settling": True}, False),
+     (CFG, at(9), {}, False)],  # the default: off
+)  # fmt: skip
+def test_the_opening_sign_in(cfg, now: datetime, kw: dict, wanted: bool) -> None:
+    a = assess(now, cfg, obs(totals=batch(0), **kw))
+    assert a.wants(ActionKind.SIGN_IN_AT_OPENING) is wanted
+    assert a.level.value <= Level.INFO.value  # a chore, not an alarm
+
+
+def test_a_sign_in_the_terminal_asks_for_comes_instead_of_the_opening_one() -> None:
+    needs = TerminalStatus(0x51, Condition.NEEDS_INITIALISATION, "x")
+    a = assess(at(9), OPENING, obs(status=needs))
+    assert a.wants(ActionKind.SIGN_IN) and not a.wants(ActionKind.SIGN_IN_AT_OPENING)

@@ -271,3 +271,23 @@ def test_payout_properties(calendar: BusinessCalendar, trade_day: date, n: int) 
         assert following > here
     else:
         assert following == here
+
+
+# -- D+N: calendar days --------------------------------------------------------------
+
+
+def test_calendar_day_payouts_count_weekends_and_holidays() -> None:
+    """D+N pays N calendar days after the trading day, whatever day that is; T+N waits
+    for business days. Friday before Easter 2026 (Good Friday 3 Apr, Easter Monday 6 Apr)."""
+    thursday = date(2026, 4, 2)
+    assert DE.payout_date(thursday, 1, "calendar") == date(2026, 4, 3)  # Good Friday
+    assert DE.payout_date(thursday, 1, "business") == date(2026, 4, 7)
+    friday = date(2026, 11, 20)
+    assert DE.payout_date(friday, 1, "calendar") == date(2026, 11, 21)  # a Saturday
+    assert DE.payout_date(friday, 1, "business") == date(2026, 11, 23)
+    saturday = date(2026, 11, 21)  # a shop trading on Saturday
+    assert DE.payout_date(saturday, 2, "calendar") == date(2026, 11, 23)
+    assert DE.payout_date(saturday, 2, "business") == date(2026, 11, 25)
+    assert CN.payout_date(date(2026, 9, 30), 1, "calendar") == date(2026, 10, 1)  # National Day
+    assert DE.payout_date(friday, 0, "calendar") == friday
+    assert DE.payout_date(friday, 1) == DE.payout_date(friday, 1, "business")  # the default

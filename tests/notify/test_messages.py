@@ -63,3 +63,51 @@ def test_titles_fit_a_lock_screen() -> None:
     for block in render_all().split("\n\n"):
         title = block.splitlines()[1]
         assert len(title) <= 40, title
+
+
+def everything_at_its_longest() -> list[messages.Draft]:
+    """Every message the planner (and `notify test`) can send, with the longest facts a shop
+    may have: a big batch, a big amount, a long holiday name, several years missing."""
+    ctx = messages.Context(ZONE, last_answer_at=NOW - timedelta(minutes=25))
+    huge = {"count": 9999, "total": 9_999_999_999, "batch_number": 999999, "hours": 999,
+            "limit_hours": 999, "estimated": True, "code": 0xFF,
+            "drift_seconds": -86399}  # fmt: skip
+    out = []
+    for lang in ("en", "zh-CN"):
+        for kind in ReasonKind:  # kinds without a text of their own get the generic one
+            reason = Reason(kind, Level.FAULT, huge)
+            a = Assessment(NOW, NOW.date(), NOW + timedelta(hours=23), Level.FAULT, (reason,),
+                           batch_count=9999, batch_total=9_999_999_999, currency=978)  # fmt: skip
+            out.append(messages.alarm(a, kind, kind.value, lang, ctx))
+        cards = (("UnionPay", 9999, 9_999_999_999),)
+        for settled_at in (NOW, None):
+            for flags in ({}, {"out_of_balance": True, "offline_unsent": 9999},
+                          {"unverified": True, "totals_known": False}):  # fmt: skip
+                r = messages.DayReport(date(2026, 9, 30), settled_at, 9999, 9_999_999_999, 978,
+                                       cards, date(2026, 10, 8), **flags)  # fmt: skip
+                out.append(messages.report(r, lang, ZONE))
+        name = "Day of Prayer and Repentance; TARGET closing day"
+        out.append(messages.holiday(date(2026, 11, 18), name, date(2026, 11, 20), lang))
+        out.append(messages.payout_late(999999, date(2026, 9, 30), "99999999.99 EUR",
+                                        date(2026, 10, 8), lang))  # fmt: skip
+        out.append(messages.calendar_missing([2027, 2028, 2029], lang))
+        out.append(messages.push_test(lang, NOW, ZONE))
+    return out
+
+
+def test_every_title_fits_a_lock_screen_at_its_longest() -> None:
+    drafts = everything_at_its_longest()
+    assert len(drafts) > 2 * len(ReasonKind)
+    for d in drafts:
+        assert len(d.title) <= messages.TITLE_MAX, d.title
+        assert d.title and not d.title.endswith("…"), d.title  # a shorter form, not a cut
+
+
+def test_the_first_line_says_what_to_do() -> None:
+    """A lock screen shows the title and about one line: for anything the owner must act
+    on, that line is the action, short enough to be read whole."""
+    for d in everything_at_its_longest():
+        first = d.body.splitlines()[0] if d.body else ""
+        if d.kind == "alarm" or d.level != "info":
+            zh = any("\u4e00" <= c <= "\u9fff" for c in first)
+            assert 0 < len(first) <= (32 if zh else 64), (d.key, first)

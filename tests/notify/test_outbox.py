@@ -3,6 +3,7 @@ through an outage, quiet hours, alarms that repeat until acknowledged."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,8 @@ import pytest
 from pi_agent.config import Target
 from pi_agent.notify.deliver import apprise_send, deliver_due
 from pi_agent.notify.outbox import Draft, Outbox, target_id
+from pi_agent.notify.push import DeliveryError
+from pi_agent.quietlog import OncePerCause
 from pi_agent.store import Store
 
 from .receiver import Receiver
@@ -145,3 +148,30 @@ def test_acknowledging_keys_stops_exactly_those_alarms(outbox: Outbox) -> None:
     assert outbox.acknowledge_keys(["out-of-balance:1", "batch-lost:7"], T0) == 2
     assert [m.key for m in outbox.pending() if m.repeat_minutes] == ["out-of-balance:12"]
     assert outbox.acknowledge_keys([], T0) == 0
+
+
+def test_a_push_outage_is_logged_once_per_cause(
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retries every few minutes for hours would fill the log: one line when it starts, one
+    when the cause changes, one when pushes go through again."""
+    target = Target("json://127.0.0.1:9/", "info")
+    tid = target_id(target.url)
+    outbox.put(draft("first", "first"), tid, T0)
+    causes = iter(["refused"] * 5 + ["timed out"] * 5)
+    sent: list[str] = []
+
+    def send(t: Target, m) -> None:
+        cause = next(causes, None)
+        if cause is not None:
+            raise DeliveryError(cause)
+        sent.append(m.title)
+
+    said = OncePerCause()
+    caplog.set_level(logging.INFO, "settle-guard.notify")
+    for hour in range(48):  # due or not, try every hour for two days
+        deliver_due(outbox, [target], T0 + timedelta(hours=hour), send, said=said)
+    assert sent == ["first"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3, lines
+    assert "refused" in lines[0] and "timed out" in lines[1] and "delivered again" in lines[2]

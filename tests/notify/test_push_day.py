@@ -111,3 +111,22 @@ def test_kill_9_during_delivery_loses_nothing(tmp_path: Path, receiver: Receiver
                             text=True, timeout=60, check=False).stdout  # fmt: skip
     assert "delivered" in listed and "pending" not in listed
     assert receiver.url not in done.stdout + done.stderr + listed  # the URL is a secret
+
+
+def test_a_d_plus_1_acquirer_pays_on_saturday(tmp_path: Path) -> None:
+    """[calendar] payout_count = "calendar": Friday's batch is expected Saturday (D+1), not
+    Monday (T+1); the expectation is what the late-payout alarm later checks."""
+    rig = Rig(tmp_path, mode="at")
+    try:
+        cfg = config.replace(rig.cfg, "calendar", payout_count="calendar")
+        rig.cfg = rig.agent.cfg = rig.agent.planner.cfg = cfg
+        rig.at(berlin(20, 10))  # Friday 20 Nov 2026
+        rig.sim.terminal.add_sale(1250, "girocard")
+        rig.step()
+        for hh, mm in ((22, 31), (22, 40)):
+            rig.at(berlin(20, hh, mm))
+            rig.step()
+        [p] = payouts.payouts(rig.store)
+        assert str(p.expected_on) == "2026-11-21"
+    finally:
+        rig.close()

@@ -21,8 +21,9 @@ from .conftest import PASSWORD, Rig, flashes
 from .test_routes import form_of
 
 # What must never change without the password, whatever the tables say.
-DANGEROUS = {"terminal.*", "settle.*", "notify.*", "web.*", "store.*", "warnings.batch_limit",
-             "warnings.auth_age_hours",
+DANGEROUS = {"terminal.*", "notify.*", "web.*", "store.*", "warnings.batch_limit",
+             "warnings.auth_age_hours", "settle.mode", "settle.at", "settle.last_call",
+             "settle.retry_minutes", "settle.max_attempts",  # not sign_in_at_opening: no money
              "schedule.cutoff", "schedule.timezone", "schedule.trading_days"}  # fmt: skip
 
 
