@@ -117,7 +117,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "g-notify": ("Notifications", "通知"), "g-calendar": ("Calendar and overrides", "日历与调整"),
     "g-locale": ("Language", "语言"), "g-system": ("Storage and web page", "存储与网页"),
     "g-fleet": ("Fleet (MQTT, Home Assistant)", "连锁店（MQTT、Home Assistant）"),
-    "targets": ("Push targets", "推送目标"), "target-new": ("New target URL", "新推送地址"),
+    "target-new": ("New target URL", "新推送地址"),
     "delete": ("delete", "删除"), "dates-help": ("dates YYYY-MM-DD, separated by spaces",
                                                 "日期 YYYY-MM-DD，用空格分隔"),
     "backup": ("Backup and restore", "备份与恢复"),
