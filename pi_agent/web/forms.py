@@ -154,6 +154,12 @@ def _section(cfg: config.Config, section: str) -> list[tuple[Any, Field]]:
     return out
 
 
+def words(cfg: config.Config, key: str, lang: str) -> tuple[str, str]:
+    """(label, help) of the field `section.name` in `lang`, from the schema."""
+    section, _, name = key.partition(".")
+    return next(f for _, f in _section(cfg, section) if f.name == name).words(lang)
+
+
 def groups(
     cfg: config.Config, form: MultiDict[str, str] | None = None
 ) -> list[tuple[str, list[Field]]]:

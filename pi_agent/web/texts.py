@@ -24,6 +24,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "setup-code": ("Setup code from the display", "显示屏上的设置码"),
     "setup-wrong": ("That is not the code on the display.", "设置码不正确。"),
     "setup-done": ("Password set. You are logged in.", "密码已设置，您已登录。"),
+    "welcome-title": ("First start: a few questions", "首次启动：几个问题"),
+    "welcome-help": ("Language and time zone come from your browser; the holidays and the "
+                     "currency follow from the country or region. Everything can be changed "
+                     "later under Configuration.", "语言和时区取自您的浏览器；节假日和币种随国家"
+                     "或地区而定。以后都可在“配置”中修改。"),
+    "w-port-none": ("No serial adapter found: plug in the USB cable and reload.",
+                    "未找到串口适配器：请插入 USB 线后刷新页面。"),
+    "w-probe": ("Look for the terminal", "查找终端"),
+    "w-later": ("Later: go to the dashboard", "稍后设置：进入概览"),
+    "probe-ok": ("Terminal found: {text}, software {software_version}, terminal ID "
+                 "{terminal_id}.", "已找到终端：{text}，软件版本 {software_version}，终端号 "
+                 "{terminal_id}。"),
+    "probe-failed": ("No terminal there: {error}", "未找到终端：{error}"),
+    "probe-unlisted": ("choose one of the ports listed", "请选择列出的端口之一"),
     "login-title": ("Log in", "登录"), "login": ("Log in", "登录"),
     "login-wrong": ("Wrong password.", "密码错误。"),
     "throttled": ("Too many failed attempts: wait {} s and try again.",
