@@ -446,6 +446,8 @@ class AgentControl:
                 if st.failures or st.status is None:
                     return Outcome(False, "probe-failed", {"error": st.last_error})
                 return _found(st.status)
+            if port == cfg.terminal.port:  # the guard's own link holds it: never a second
+                return Outcome(False, "probe-own-port", {"protocol": cfg.terminal.protocol})
             try:
                 trial = replace(cfg, "terminal", protocol=protocol, port=port)
             except ConfigError as exc:

@@ -37,6 +37,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "{terminal_id}.", "已找到终端：{text}，软件版本 {software_version}，终端号 "
                  "{terminal_id}。"),
     "probe-failed": ("No terminal there: {error}", "未找到终端：{error}"),
+    "probe-own-port": ("The guard talks {protocol} on this port: save, then test it under "
+                       "Tests.", "设备正在此端口上使用 {protocol}：请先保存，再到“测试”中检查。"),
     "probe-unlisted": ("choose one of the ports listed", "请选择列出的端口之一"),
     "login-title": ("Log in", "登录"), "login": ("Log in", "登录"),
     "login-wrong": ("Wrong password.", "密码错误。"),

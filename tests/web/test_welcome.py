@@ -7,6 +7,7 @@ import html as markup
 
 from pi_agent import config
 from pi_agent.web import firstrun
+from pi_agent.web.control import Outcome
 
 from .conftest import PASSWORD, Rig, flashes
 
@@ -81,6 +82,8 @@ def test_the_probe_finds_the_simulator_and_refuses_an_unlisted_port(rig: Rig) ->
 def test_a_probe_of_another_port_goes_through_the_guard_and_says_what_went_wrong(rig: Rig):
     outcome = rig.control.probe("zvt", "/dev/ttyUSB9")  # not there
     assert not outcome.ok and outcome.key == "probe-failed" and outcome.detail["error"]
+    own = rig.control.probe("poslink", rig.sim.url)  # never a second link on the guard's port
+    assert own == Outcome(False, "probe-own-port", {"protocol": "zvt"})
     bad = rig.control.probe("zvt", "/etc/passwd")  # not a terminal: the config check says so
     assert not bad.ok and "not a serial device" in bad.detail["error"]
 
