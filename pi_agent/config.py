@@ -63,6 +63,8 @@ def pin_map() -> dict[str, Any]:
 _PINS = pin_map()
 
 
+# The schema with each field's label and help: kept compact by hand.
+# fmt: off
 @dataclass(frozen=True)
 class TerminalConfig:
     """The terminal's section: the fields every protocol has, and the protocol's own.
@@ -71,11 +73,23 @@ class TerminalConfig:
     by its registry entry (terminal/registry.py) and stay flat in `[terminal]`, so files
     written before the registry load unchanged. `options` keeps only those that differ
     from the protocol's defaults (a file that spells a default out equals one that does
-    not); read any of them as an attribute: `cfg.terminal.password`."""
+    not); read any of them as an attribute: `cfg.terminal.password`.
 
-    port: str = "/dev/ttyUSB0"
-    protocol: str = "zvt"
-    currency: str = "EUR"
+    Every field's metadata gives the page its label and one-line help, English and Chinese
+    (the protocol's own fields have theirs in their `Setting`)."""
+
+    port: str = field(default="/dev/ttyUSB0", metadata={
+        "label": ("Terminal port", "终端端口"),
+        "help": ("Serial adapter (/dev/serial/by-id/...) or socket://HOST:PORT",
+                 "串口适配器（/dev/serial/by-id/...）或 socket://主机:端口")})
+    protocol: str = field(default="zvt", metadata={
+        "label": ("Terminal protocol", "终端协议"),
+        "help": ("ZVT for German terminals, POSLink for PAX terminals",
+                 "德国终端用 ZVT，PAX 终端用 POSLink")})
+    currency: str = field(default="EUR", metadata={
+        "label": ("Currency", "币种"),
+        "help": ("The terminal's currency, ISO code such as EUR, CNY, USD",
+                 "终端使用的币种，ISO 代码，如 EUR、CNY、USD")})
     options: tuple[tuple[str, Any], ...] = ()
 
     def __getattr__(self, name: str) -> Any:
@@ -97,60 +111,150 @@ class TerminalConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    timezone: str = "Europe/Berlin"
-    trading_days: tuple[str, ...] = WEEKDAYS
-    opening: time = time(9, 0)
-    closing: time = time(22, 0)
-    cutoff: time = time(23, 0)  # a cutoff before 06:00 ends the previous date's trading day
+    timezone: str = field(default="Europe/Berlin", metadata={
+        "label": ("Time zone", "时区"),
+        "help": ("The shop's time zone, e.g. Europe/Berlin or Asia/Shanghai",
+                 "店铺所在时区，如 Europe/Berlin 或 Asia/Shanghai")})
+    trading_days: tuple[str, ...] = field(default=WEEKDAYS, metadata={
+        "label": ("Trading days", "营业日"),
+        "help": ("Days the shop is open; other days no warnings",
+                 "店铺营业的日子；其他日子不提醒")})
+    opening: time = field(default=time(9, 0), metadata={
+        "label": ("Opening time", "开门时间"),
+        "help": ("When the shop opens (HH:MM)", "店铺开门时间（HH:MM）")})
+    closing: time = field(default=time(22, 0), metadata={
+        "label": ("Closing time", "打烊时间"),
+        "help": ("When the shop closes; the closing report goes out then",
+                 "店铺打烊时间；届时发送日终报告")})
+    # a cutoff before 06:00 ends the previous date's trading day
+    cutoff: time = field(default=time(23, 0), metadata={
+        "label": ("Settlement cutoff", "结算截止时间"),
+        "help": ("The acquirer's deadline; before 06:00 it ends the previous day",
+                 "收单机构的结算截止；早于 06:00 则算前一天")})
 
 
 @dataclass(frozen=True)
 class WarningsConfig:
-    amber_minutes: int = 60
-    red_minutes: int = 15
-    batch_limit: int = 1500  # settle early when the batch gets this large
-    stale_after_failures: int = 3
-    dead_after_minutes: int = 10
-    clock_drift_seconds: int = 120
-    set_terminal_clock: bool = False
+    amber_minutes: int = field(default=60, metadata={
+        "label": ("Amber warning (minutes)", "黄色提醒（分钟）"),
+        "help": ("Light turns amber this many minutes before the cutoff",
+                 "截止前多少分钟指示灯变黄")})
+    red_minutes: int = field(default=15, metadata={
+        "label": ("Red warning (minutes)", "红色警告（分钟）"),
+        "help": ("Light turns red and the buzzer sounds this long before the cutoff",
+                 "截止前多少分钟指示灯变红并蜂鸣")})
+    # settle early when the batch gets this large
+    batch_limit: int = field(default=1500, metadata={
+        "label": ("Batch limit (payments)", "批次上限（笔）"),
+        "help": ("Settle early when the batch holds this many payments",
+                 "批次达到此笔数时提前结算")})
+    stale_after_failures: int = field(default=3, metadata={
+        "label": ("Failed polls before a warning", "读取失败几次后提醒"),
+        "help": ("Warn after this many unanswered polls in a row", "连续多少次读取无应答后提醒")})
+    dead_after_minutes: int = field(default=10, metadata={
+        "label": ("Terminal silent (minutes)", "终端无响应（分钟）"),
+        "help": ("Alarm when the terminal has not answered for this long",
+                 "终端持续无应答多久后报警")})
+    clock_drift_seconds: int = field(default=120, metadata={
+        "label": ("Clock drift allowed (seconds)", "允许的时钟偏差（秒）"),
+        "help": ("Warn when the terminal's clock is off by more than this",
+                 "终端时钟偏差超过此值时提醒")})
+    set_terminal_clock: bool = field(default=False, metadata={
+        "label": ("Set the terminal's clock", "校准终端时钟"),
+        "help": ("Correct the terminal's clock when it drifts", "终端时钟偏差时自动校准")})
     # A batch settled later than this after its oldest sale costs more interchange
     # ("downgrades"): warn before, and with auto-settle settle early, whatever the cutoff.
-    auth_age_hours: int = 24
+    auth_age_hours: int = field(default=24, metadata={
+        "label": ("Oldest sale age (hours)", "最早交易时长（小时）"),
+        "help": ("Settle before the oldest sale is this old: later costs higher card fees",
+                 "在最早一笔交易超过此时长前结算，否则手续费更高")})
 
 
 @dataclass(frozen=True)
 class SettleConfig:
-    mode: str = "off"  # off | at (settle at `at`) | ask (cashier may cancel; settles at last call)
-    at: time = time(22, 30)
-    last_call: time = time(22, 50)
-    retry_minutes: int = 5
-    max_attempts: int = 5
+    # off | at (settle at `at`) | ask (cashier may cancel; settles at last call)
+    mode: str = field(default="off", metadata={
+        "label": ("Automatic settlement", "自动结算"),
+        "help": ("off: never; at: settle at the time below; ask: cashier may cancel",
+                 "off：不自动；at：按下方时间结算；ask：收银员可取消"),
+        "choices": SETTLE_MODES})
+    at: time = field(default=time(22, 30), metadata={
+        "label": ("Settle at", "结算时间"),
+        "help": ("When the guard settles by itself (HH:MM)", "设备自动结算的时间（HH:MM）")})
+    last_call: time = field(default=time(22, 50), metadata={
+        "label": ("Last call", "最后时限"),
+        "help": ("In ask mode: settle at this time unless the cashier cancelled",
+                 "ask 模式：除非收银员取消，到此时间结算")})
+    retry_minutes: int = field(default=5, metadata={
+        "label": ("Retry after (minutes)", "重试间隔（分钟）"),
+        "help": ("Wait this long before trying a failed settlement again",
+                 "结算失败后等待多久再试")})
+    max_attempts: int = field(default=5, metadata={
+        "label": ("Attempts at most", "最多尝试次数"),
+        "help": ("Give up and alarm after this many failed settlements",
+                 "结算失败达到此次数后停止并报警")})
     sign_in_at_opening: bool = field(default=False, metadata={
         "label": ("Sign in at opening", "开店时签到"),
         "help": ("Sign the terminal in with its host at opening on trading days (ZVT)",
-                 "交易日开店时让终端向主机签到（ZVT）")})  # fmt: skip
+                 "交易日开店时让终端向主机签到（ZVT）")})
 
 
 @dataclass(frozen=True)
 class PollConfig:
-    interval_seconds: int = 60
-    near_cutoff_interval_seconds: int = 15
+    interval_seconds: int = field(default=60, metadata={
+        "label": ("Poll every (seconds)", "读取间隔（秒）"),
+        "help": ("How often the guard reads the terminal", "设备读取终端的频率")})
+    near_cutoff_interval_seconds: int = field(default=15, metadata={
+        "label": ("Poll near the cutoff (seconds)", "临近截止读取间隔（秒）"),
+        "help": ("Faster reading once the warnings have started", "进入提醒阶段后更频繁地读取")})
 
 
 @dataclass(frozen=True)
 class PanelConfig:
-    display: str = "emulator"
-    locale: str = "en"
-    quiet_start: time | None = None
-    quiet_end: time | None = None
-    passive_buzzer: bool = False
-    i2c_bus: int = _PINS["i2c"]["bus"]
-    oled_address: int = _PINS["i2c"]["oled_address"]
-    light_green: int = _PINS["light"]["green"]
-    light_amber: int = _PINS["light"]["amber"]
-    light_red: int = _PINS["light"]["red"]
-    buzzer_pin: int = _PINS["buzzer"]["pin"]
-    button_pin: int = _PINS["button"]["pin"]
+    display: str = field(default="emulator", metadata={
+        "label": ("Display type", "显示屏型号"),
+        "help": ("The OLED's controller; emulator: no display, the page shows it",
+                 "OLED 控制芯片；emulator：无显示屏，仅在网页显示"),
+        "choices": DISPLAYS})
+    locale: str = field(default="en", metadata={
+        "label": ("Language", "语言"),
+        "help": ("Language of the display, the messages and this page's default",
+                 "显示屏、推送消息和本页面默认使用的语言"),
+        "choices": LOCALES})
+    quiet_start: time | None = field(default=None, metadata={
+        "label": ("Buzzer quiet from", "蜂鸣器静音开始"),
+        "help": ("No buzzer from this time (empty: never quiet)",
+                 "从此时起蜂鸣器静音（留空：不静音）")})
+    quiet_end: time | None = field(default=None, metadata={
+        "label": ("Buzzer quiet until", "蜂鸣器静音结束"),
+        "help": ("The buzzer may sound again from this time", "从此时起蜂鸣器恢复")})
+    passive_buzzer: bool = field(default=False, metadata={
+        "label": ("Passive buzzer", "无源蜂鸣器"),
+        "help": ("Tick if the buzzer needs a tone (passive) rather than on/off",
+                 "蜂鸣器需要音频信号（无源）时勾选")})
+    i2c_bus: int = field(default=_PINS["i2c"]["bus"], metadata={
+        "label": ("I2C bus", "I2C 总线"),
+        "help": ("The display's I2C bus number (1 on a Raspberry Pi)",
+                 "显示屏的 I2C 总线号（树莓派为 1）")})
+    oled_address: int = field(default=_PINS["i2c"]["oled_address"], metadata={
+        "label": ("Display address", "显示屏地址"),
+        "help": ("The display's I2C address as a number (0x3C is 60)",
+                 "显示屏 I2C 地址（十进制，0x3C 即 60）")})
+    light_green: int = field(default=_PINS["light"]["green"], metadata={
+        "label": ("Green light pin", "绿灯引脚"),
+        "help": ("GPIO number (BCM) of the green light", "绿灯的 GPIO 编号（BCM）")})
+    light_amber: int = field(default=_PINS["light"]["amber"], metadata={
+        "label": ("Amber light pin", "黄灯引脚"),
+        "help": ("GPIO number (BCM) of the amber light", "黄灯的 GPIO 编号（BCM）")})
+    light_red: int = field(default=_PINS["light"]["red"], metadata={
+        "label": ("Red light pin", "红灯引脚"),
+        "help": ("GPIO number (BCM) of the red light", "红灯的 GPIO 编号（BCM）")})
+    buzzer_pin: int = field(default=_PINS["buzzer"]["pin"], metadata={
+        "label": ("Buzzer pin", "蜂鸣器引脚"),
+        "help": ("GPIO number (BCM) of the buzzer", "蜂鸣器的 GPIO 编号（BCM）")})
+    button_pin: int = field(default=_PINS["button"]["pin"], metadata={
+        "label": ("Button pin", "按钮引脚"),
+        "help": ("GPIO number (BCM) of the cashier's button", "收银员按钮的 GPIO 编号（BCM）")})
 
 
 LEVELS = ("info", "warn", "urgent")  # a push target's minimum severity
@@ -167,59 +271,157 @@ class Target:
 
 @dataclass(frozen=True)
 class NotifyConfig:
-    targets: tuple[Target, ...] = field(default=(), metadata={"secret": True})
-    quiet_start: time | None = None  # below urgent, messages wait until quiet_end
-    quiet_end: time | None = None
-    repeat_minutes: int = 30  # an unacknowledged alarm comes again; 0: never
-    report: bool = True  # the closing report at [schedule] closing
+    targets: tuple[Target, ...] = field(default=(), metadata={
+        "secret": True,
+        "label": ("Push targets", "推送目标"),
+        "help": ("Where messages go: Apprise URLs such as ntfy://topic or wecombot://KEY",
+                 "消息发往何处：Apprise 地址，如 ntfy://topic 或 wecombot://KEY")})
+    # below urgent, messages wait until quiet_end
+    quiet_start: time | None = field(default=None, metadata={
+        "label": ("Quiet hours from", "免打扰开始"),
+        "help": ("Only urgent messages from this time (empty: never quiet)",
+                 "从此时起只发送紧急消息（留空：不启用）")})
+    quiet_end: time | None = field(default=None, metadata={
+        "label": ("Quiet hours until", "免打扰结束"),
+        "help": ("Held messages go out at this time", "暂缓的消息在此时发出")})
+    # an unacknowledged alarm comes again; 0: never
+    repeat_minutes: int = field(default=30, metadata={
+        "label": ("Repeat alarms (minutes)", "警报重复（分钟）"),
+        "help": ("Send an unacknowledged alarm again after this long; 0: never",
+                 "未确认的警报隔多久再发一次；0：不重复")})
+    # the closing report at [schedule] closing
+    report: bool = field(default=True, metadata={
+        "label": ("Closing report", "日终报告"),
+        "help": ("Send the day's totals at closing time", "打烊时发送当天的汇总")})
 
 
 @dataclass(frozen=True)
 class CalendarConfig:
-    country: str = "DE"
-    subdivision: str = ""  # e.g. BY; empty: national holidays only
-    financial: str = ""  # e.g. XECB (TARGET): payouts also wait for the settlement system
-    payout_days: int = 1  # the acquirer pays T+N business days after the trading day
+    country: str = field(default="DE", metadata={
+        "label": ("Country or region", "国家或地区"),
+        "help": ("Whose public holidays delay payouts, e.g. CN, DE, US",
+                 "按哪里的法定节假日推迟到账，如 CN、DE、US")})
+    # e.g. BY; empty: national holidays only
+    subdivision: str = field(default="", metadata={
+        "label": ("State or province", "省份或州"),
+        "help": ("For regional holidays, e.g. BY; empty: national holidays only",
+                 "地区性节假日，如 BY；留空：仅全国节假日")})
+    # e.g. XECB (TARGET): payouts also wait for the settlement system
+    financial: str = field(default="", metadata={
+        "label": ("Financial calendar", "金融日历"),
+        "help": ("Payouts also wait for this market's holidays, e.g. XECB; may be empty",
+                 "到账还需避开此市场的假日，如 XECB；可留空")})
+    # the acquirer pays N days after the trading day, counted as payout_count says
+    payout_days: int = field(default=1, metadata={
+        "label": ("Payout after (days)", "到账天数"),
+        "help": ("The acquirer pays this many days after the trading day (T+N or D+N)",
+                 "收单机构在营业日后第几天付款（T+N 或 D+N）")})
     payout_count: str = field(default="business", metadata={
         "label": ("Payout days count", "到账天数计法"),
         "help": ("business: T+N bank business days; calendar: D+N calendar days",
-                 "business：T+N 个银行工作日；calendar：D+N 个自然日")})  # fmt: skip
-    extra_holidays: tuple[date, ...] = ()
-    extra_workdays: tuple[date, ...] = ()
+                 "business：T+N 个银行工作日；calendar：D+N 个自然日"),
+        "choices": PAYOUT_COUNTS})
+    extra_holidays: tuple[date, ...] = field(default=(), metadata={
+        "label": ("Extra holidays", "额外假日"),
+        "help": ("Days the bank does not pay beyond the official list",
+                 "官方列表以外银行不付款的日子")})
+    extra_workdays: tuple[date, ...] = field(default=(), metadata={
+        "label": ("Extra workdays", "额外工作日"),
+        "help": ("Weekend days the bank works (e.g. China's make-up days)",
+                 "银行上班的周末（如中国的调休日）")})
 
 
 @dataclass(frozen=True)
 class StoreConfig:
-    path: str = "/var/lib/settle-guard/guard.db"
-    retention_days: int = 400
+    path: str = field(default="/var/lib/settle-guard/guard.db", metadata={
+        "label": ("Database file", "数据库文件"),
+        "help": ("Where the guard keeps its history (an absolute path)",
+                 "设备保存记录的位置（绝对路径）")})
+    retention_days: int = field(default=400, metadata={
+        "label": ("Keep history (days)", "记录保留（天）"),
+        "help": ("Older readings and events are deleted", "更早的读数和事件将被删除")})
 
 
 @dataclass(frozen=True)
 class WebConfig:
-    enabled: bool = True  # the technician's page; Flask is imported only when it is on
-    listen: str = "0.0.0.0:8080"  # on the shop LAN; "127.0.0.1:8080" keeps it on the Pi
+    # the technician's page; Flask is imported only when it is on
+    enabled: bool = field(default=True, metadata={
+        "label": ("Web page on", "启用网页"),
+        "help": ("Turning this off closes this page; only the config file remains",
+                 "关闭后本页面不可用，只能编辑配置文件")})
+    # on the shop LAN; "127.0.0.1:8080" keeps it on the Pi
+    listen: str = field(default="0.0.0.0:8080", metadata={
+        "label": ("Listen on", "监听地址"),
+        "help": ("ADDRESS:PORT; 0.0.0.0 is the shop network, 127.0.0.1 the guard only",
+                 "地址:端口；0.0.0.0 为店内网络，127.0.0.1 仅本机")})
     # Names the page answers to besides its own (hostname, hostname.local, settleguard.local,
     # its addresses, localhost): e.g. a name the shop's router gives it. No ports.
-    allowed_hosts: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = field(default=(), metadata={
+        "label": ("Other host names", "其他主机名"),
+        "help": ("Extra names this page answers to, separated by spaces (no ports)",
+                 "本页面额外接受的主机名，用空格分隔（不含端口）"),
+        "kind": "words"})
 
 
 @dataclass(frozen=True)
 class FleetConfig:
     """MQTT for chains of shops: state, events and Home Assistant discovery to a broker."""
 
-    enabled: bool = False
-    broker: str = ""  # mqtt://HOST[:1883] or mqtts://HOST[:8883]
-    ca_file: str = ""  # mqtts: the broker's CA (empty: the system's)
-    username: str = ""
-    password: str = field(default="", metadata={"secret": True})
-    client_cert: str = ""  # mqtts: a client certificate and its key, instead of a password
-    client_key: str = ""
-    prefix: str = "settleguard"  # topics: PREFIX/SHOP_ID/...
-    shop_id: str = ""  # unique on the broker: letters, digits, - and _
-    shop_name: str = ""
-    discovery: bool = True  # Home Assistant MQTT discovery
-    discovery_prefix: str = "homeassistant"
-    allow_remote_settle: bool = False  # a "settle now" command on the broker moves money
+    enabled: bool = field(default=False, metadata={
+        "label": ("Connect to the chain's broker", "连接连锁店服务器"),
+        "help": ("Publish state and events over MQTT", "通过 MQTT 发布状态和事件")})
+    # mqtt://HOST[:1883] or mqtts://HOST[:8883]
+    broker: str = field(default="", metadata={
+        "label": ("Broker", "服务器"),
+        "help": ("mqtt://HOST[:1883] or mqtts://HOST[:8883]",
+                 "mqtt://主机[:1883] 或 mqtts://主机[:8883]")})
+    # mqtts: the broker's CA (empty: the system's)
+    ca_file: str = field(default="", metadata={
+        "label": ("CA certificate file", "CA 证书文件"),
+        "help": ("mqtts: the broker's CA; empty: the system's",
+                 "mqtts：服务器的 CA；留空：使用系统的")})
+    username: str = field(default="", metadata={
+        "label": ("User name", "用户名"),
+        "help": ("The broker account (empty: none)", "服务器账号（留空：无）")})
+    password: str = field(default="", metadata={
+        "secret": True,
+        "label": ("Password", "密码"),
+        "help": ("The broker account's password", "服务器账号的密码")})
+    # mqtts: a client certificate and its key, instead of a password
+    client_cert: str = field(default="", metadata={
+        "label": ("Client certificate file", "客户端证书文件"),
+        "help": ("mqtts: a certificate instead of a password (optional)",
+                 "mqtts：用证书代替密码（可选）")})
+    client_key: str = field(default="", metadata={
+        "label": ("Client key file", "客户端私钥文件"),
+        "help": ("The client certificate's key", "客户端证书的私钥")})
+    # topics: PREFIX/SHOP_ID/...
+    prefix: str = field(default="settleguard", metadata={
+        "label": ("Topic prefix", "主题前缀"),
+        "help": ("Topics are PREFIX/SHOP_ID/...", "主题格式为 前缀/店铺编号/...")})
+    # unique on the broker: letters, digits, - and _
+    shop_id: str = field(default="", metadata={
+        "label": ("Shop ID", "店铺编号"),
+        "help": ("Unique on the broker: letters, digits, - and _",
+                 "在服务器上唯一：字母、数字、- 和 _")})
+    shop_name: str = field(default="", metadata={
+        "label": ("Shop name", "店铺名称"),
+        "help": ("As shown in Home Assistant and on the chain's dashboard",
+                 "在 Home Assistant 和连锁店总览中显示的名称")})
+    discovery: bool = field(default=True, metadata={
+        "label": ("Home Assistant discovery", "Home Assistant 自动发现"),
+        "help": ("Announce the guard's sensors to Home Assistant",
+                 "向 Home Assistant 声明设备的传感器")})
+    discovery_prefix: str = field(default="homeassistant", metadata={
+        "label": ("Discovery prefix", "自动发现前缀"),
+        "help": ("Home Assistant's discovery topic (usually homeassistant)",
+                 "Home Assistant 的发现主题（通常为 homeassistant）")})
+    # a "settle now" command on the broker moves money
+    allow_remote_settle: bool = field(default=False, metadata={
+        "label": ("Allow settling from the broker", "允许服务器发起结算"),
+        "help": ("A \"settle now\" command on the broker moves money: allow only if trusted",
+                 "服务器上的“立即结算”命令会动用资金：仅在可信时允许")})
+# fmt: on
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..config import port_url
-from ..terminal.registry import Capability, Protocol, Setting, Use
+from ..terminal.registry import Capability, Protocol, Setting, Use, baudrate
 from .codes import describe
 
 if TYPE_CHECKING:
@@ -95,8 +95,17 @@ PROTOCOL = Protocol(
     name="poslink",
     title="PAX POSLink (BroadPOS terminals, US and others)",
     settings=(
-        Setting("baudrate", 9600, _baud, kind="int"),
-        Setting("version", "1.28", _version),
+        baudrate(_baud),
+        Setting(
+            "version",
+            "1.28",
+            _version,
+            label=("POSLink version", "POSLink 版本"),
+            help=(
+                "The POSLink protocol version the terminal speaks, e.g. 1.28",
+                "终端使用的 POSLink 协议版本，如 1.28",
+            ),
+        ),
     ),
     capabilities=frozenset(
         {

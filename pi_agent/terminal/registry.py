@@ -68,6 +68,17 @@ class Setting:
     kind: str = "text"  # how the page shows it: text, int, bool, secret, choice
     choices: tuple[str, ...] = ()
     secret: bool = False  # masked in `config show` and never put into the page
+    # The page's words for it, as config.py's field metadata: (English, Chinese) each;
+    # the help is one line.
+    label: tuple[str, str] = ("", "")
+    help: tuple[str, str] = ("", "")
+
+
+def baudrate(parse: Callable[[Any], Any], default: int = 9600) -> Setting:
+    """The serial speed, a setting of every protocol on RS-232 (`parse`: its own rates)."""
+    return Setting("baudrate", default, parse, kind="int", label=("Baud rate", "波特率"),
+                   help=("Serial speed set on the terminal (usually 9600)",
+                         "终端上设置的串口速率（通常为 9600）"))  # fmt: skip
 
 
 @dataclass(frozen=True)

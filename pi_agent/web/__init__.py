@@ -39,7 +39,7 @@ def create_app(
 
     from . import csrf
     from .hosts import OwnNames
-    from .views import api, common, pages, settings, signin
+    from .views import api, common, pages, settings, signin, welcome
 
     app = Flask(__name__)
     app.secret_key = auth.secret_key()
@@ -82,7 +82,7 @@ def create_app(
             h["Cache-Control"] = "no-store"
         return response
 
-    for blueprint in (signin.bp, pages.bp, settings.bp, api.bp):
+    for blueprint in (signin.bp, pages.bp, settings.bp, welcome.bp, api.bp):
         app.register_blueprint(blueprint)
     common.install_error_pages(app)
     app.context_processor(common.template_globals)

@@ -21,11 +21,12 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from ..agent import Agent, acknowledgeable
-from ..config import Config
-from ..terminal import TerminalError
+from ..config import Config, ConfigError, replace
+from ..terminal import TerminalError, Use, open_terminal
 
 T = TypeVar("T")
 OLED_TEST_SECONDS = 3.0
+PROBE_TIMEOUT = 3.0  # seconds for a terminal that may not be there to answer
 PUSH_TESTS_KEPT = 50  # recent push tests whose outcome the page may ask for
 
 
@@ -107,8 +108,15 @@ class Control(Protocol):
     def sign_in(self, diagnosis: bool = False) -> Outcome: ...
     def set_clock(self) -> Outcome: ...
     def mark_received(self, payout_id: int) -> Outcome: ...
+    def probe(self, protocol: str, port: str) -> Outcome: ...
     def show_setup_code(self, code: str | None) -> None: ...
     def reload(self) -> None: ...
+
+
+def _found(status: Any) -> Outcome:
+    return Outcome(True, "probe-ok", {"text": status.text, "text_zh": status.text_zh,
+                                      "software_version": status.software_version or "?",
+                                      "terminal_id": status.terminal_id or "?"})  # fmt: skip
 
 
 def _plain(detail: dict[str, Any]) -> dict[str, Any]:
@@ -421,6 +429,40 @@ class AgentControl:
             today = self.agent.clock.now().astimezone(self.cfg.zone).date()
             p = payouts.mark_received(self.agent.store, payout_id, today)
             return Outcome(p is not None, "received-ok" if p else "no-such-payout")
+
+        return self._call(work)
+
+    def probe(self, protocol: str, port: str) -> Outcome:
+        """Is a terminal there? A status poll on the loop: through the guard's own link when
+        it is the configured one, else through a link opened for this one question (the
+        loop owns every terminal link, this one too)."""
+
+        def work() -> Outcome:
+            cfg = self.agent.cfg
+            if (protocol, port) == (cfg.terminal.protocol, cfg.terminal.port):
+                self.agent.poll()
+                self.agent.tick()
+                st = self.agent.state
+                if st.failures or st.status is None:
+                    return Outcome(False, "probe-failed", {"error": st.last_error})
+                return _found(st.status)
+            if port == cfg.terminal.port:  # the guard's own link holds it: never a second
+                return Outcome(False, "probe-own-port", {"protocol": cfg.terminal.protocol})
+            try:
+                trial = replace(cfg, "terminal", protocol=protocol, port=port)
+            except ConfigError as exc:
+                return Outcome(False, "probe-failed", {"error": "; ".join(e.message for e in
+                                                                          exc.errors)})  # fmt: skip
+            try:
+                terminal = open_terminal(trial, use=Use.COMMAND, timeout=PROBE_TIMEOUT)
+            except TerminalError as exc:  # the port does not open
+                return Outcome(False, "probe-failed", {"error": str(exc)})
+            try:
+                return _found(terminal.status())
+            except TerminalError as exc:
+                return Outcome(False, "probe-failed", {"error": str(exc)})
+            finally:
+                terminal.close()
 
         return self._call(work)
 

@@ -68,13 +68,9 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...] | None], ...]], ...] =
     ("g-fleet", (("fleet", None),)),
 )
 
-CHOICES = {
-    ("terminal", "protocol"): names(),
-    ("panel", "display"): config.DISPLAYS,
-    ("panel", "locale"): config.LOCALES,
-    ("settle", "mode"): config.SETTLE_MODES,
-}
-WORDS = {("web", "allowed_hosts")}  # lists typed as words separated by spaces
+# A field's kind comes from its schema: `kind` and `choices` in its metadata (config.py),
+# else its annotation. The protocol list lives in the registry.
+CHOICES = {("terminal", "protocol"): names()}
 KINDS = {
     "bool": "bool",
     "int": "int",
@@ -85,6 +81,7 @@ KINDS = {
     "tuple[date, ...]": "dates",
     "tuple[Target, ...]": "targets",
 }
+NO_WORDS = ("", "")
 
 
 @dataclass
@@ -94,20 +91,29 @@ class Field:
     kind: str  # bool int time opt-time text choice secret weekdays dates words targets
     value: Any  # what the input shows
     choices: tuple[str, ...] = ()
+    label: tuple[str, str] = NO_WORDS  # (English, Chinese), from the schema
+    help: tuple[str, str] = NO_WORDS
 
     @property
     def key(self) -> str:
         return f"{self.section}.{self.name}"
 
+    def words(self, lang: str) -> tuple[str, str]:
+        """(label, help) in `lang`; the TOML name where the schema has no label."""
+        zh = 1 if lang == "zh-CN" else 0
+        return self.label[zh] or f"{self.section}.{self.name}", self.help[zh]
+
 
 def _kind(section: str, f: dataclasses.Field[Any]) -> str:
     if f.metadata.get("secret") and f.type == "str":
         return "secret"
-    if (section, f.name) in CHOICES:
+    if (section, f.name) in CHOICES or "choices" in f.metadata:
         return "choice"
-    if (section, f.name) in WORDS:
-        return "words"
-    return KINDS.get(str(f.type), "text")
+    return f.metadata.get("kind") or KINDS.get(str(f.type), "text")
+
+
+def _choices(section: str, f: dataclasses.Field[Any]) -> tuple[str, ...]:
+    return CHOICES.get((section, f.name)) or f.metadata.get("choices", ())
 
 
 def _shown(value: Any, kind: str) -> Any:
@@ -128,20 +134,32 @@ def _shown(value: Any, kind: str) -> Any:
     return value
 
 
-def _section(cfg: config.Config, section: str) -> list[tuple[str, Any, str, tuple[str, ...]]]:
-    """(name, value, kind, choices) of each field of `section`; the terminal's `options`
-    are its protocol's own fields, as its registry entry describes them."""
+def _section(cfg: config.Config, section: str) -> list[tuple[Any, Field]]:
+    """(value, field) of each field of `section`, described by the schema; the terminal's
+    `options` are its protocol's own fields, as its registry entry describes them."""
     part = getattr(cfg, section)
     out = []
     for f in dataclasses.fields(part):
         if section == "terminal" and f.name == "options":
             settings = config.protocol_of(part.protocol).settings
-            out.extend((s.name, value, s.kind, s.choices) for s, value in
-                       zip(settings, part.settings().values(), strict=True))  # fmt: skip
+            values = part.settings().values()
+            out.extend(
+                (value, Field(section, s.name, s.kind, None, s.choices, s.label, s.help))
+                for s, value in zip(settings, values, strict=True)
+            )
         else:
-            value = getattr(part, f.name)
-            out.append((f.name, value, _kind(section, f), CHOICES.get((section, f.name), ())))
+            meta = f.metadata
+            kind, choices = _kind(section, f), _choices(section, f)
+            field = Field(section, f.name, kind, None, choices,
+                          meta.get("label", NO_WORDS), meta.get("help", NO_WORDS))  # fmt: skip
+            out.append((getattr(part, f.name), field))
     return out
+
+
+def words(cfg: config.Config, key: str, lang: str) -> tuple[str, str]:
+    """(label, help) of the field `section.name` in `lang`, from the schema."""
+    section, _, name = key.partition(".")
+    return next(f for _, f in _section(cfg, section) if f.name == name).words(lang)
 
 
 def groups(
@@ -152,11 +170,11 @@ def groups(
     for title, parts in GROUPS:
         fields = []
         for section, only in parts:
-            for name, raw, kind, choices in _section(cfg, section):
-                if only is not None and name not in only:
+            for raw, field in _section(cfg, section):
+                if only is not None and field.name not in only:
                     continue
-                field = Field(section, name, kind, _shown(raw, kind), choices)
-                if form is not None and kind not in ("secret", "targets"):
+                field.value = _shown(raw, field.kind)
+                if form is not None and field.kind not in ("secret", "targets"):
                     field.value = _typed(form, field)
                 fields.append(field)
         out.append((title, fields))

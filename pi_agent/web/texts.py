@@ -24,6 +24,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "setup-code": ("Setup code from the display", "显示屏上的设置码"),
     "setup-wrong": ("That is not the code on the display.", "设置码不正确。"),
     "setup-done": ("Password set. You are logged in.", "密码已设置，您已登录。"),
+    "welcome-title": ("First start: a few questions", "首次启动：几个问题"),
+    "welcome-help": ("Language and time zone come from your browser; the holidays and the "
+                     "currency follow from the country or region. Everything can be changed "
+                     "later under Configuration.", "语言和时区取自您的浏览器；节假日和币种随国家"
+                     "或地区而定。以后都可在“配置”中修改。"),
+    "w-port-none": ("No serial adapter found: plug in the USB cable and reload.",
+                    "未找到串口适配器：请插入 USB 线后刷新页面。"),
+    "w-probe": ("Look for the terminal", "查找终端"),
+    "w-later": ("Later: go to the dashboard", "稍后设置：进入概览"),
+    "probe-ok": ("Terminal found: {text}, software {software_version}, terminal ID "
+                 "{terminal_id}.", "已找到终端：{text}，软件版本 {software_version}，终端号 "
+                 "{terminal_id}。"),
+    "probe-failed": ("No terminal there: {error}", "未找到终端：{error}"),
+    "probe-own-port": ("The guard talks {protocol} on this port: save, then test it under "
+                       "Tests.", "设备正在此端口上使用 {protocol}：请先保存，再到“测试”中检查。"),
+    "probe-unlisted": ("choose one of the ports listed", "请选择列出的端口之一"),
     "login-title": ("Log in", "登录"), "login": ("Log in", "登录"),
     "login-wrong": ("Wrong password.", "密码错误。"),
     "throttled": ("Too many failed attempts: wait {} s and try again.",
@@ -117,7 +133,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "g-notify": ("Notifications", "通知"), "g-calendar": ("Calendar and overrides", "日历与调整"),
     "g-locale": ("Language", "语言"), "g-system": ("Storage and web page", "存储与网页"),
     "g-fleet": ("Fleet (MQTT, Home Assistant)", "连锁店（MQTT、Home Assistant）"),
-    "targets": ("Push targets", "推送目标"), "target-new": ("New target URL", "新推送地址"),
+    "target-new": ("New target URL", "新推送地址"),
     "delete": ("delete", "删除"), "dates-help": ("dates YYYY-MM-DD, separated by spaces",
                                                 "日期 YYYY-MM-DD，用空格分隔"),
     "backup": ("Backup and restore", "备份与恢复"),
@@ -186,7 +202,35 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mark-received": ("Mark received", "标记已到账"), "receipt": ("Receipt", "凭条"),
     "received-ok": ("Marked received.", "已标记到账。"),
     "no-such-payout": ("No such payout.", "没有这笔到账。"),
-    "details": ("Details", "详情"),
+    "details": ("Details", "详情"), "what": ("What happened", "发生了什么"),
+    # history events in words (history.describe): "ev-" + the event's kind
+    "ev-settlement-ok": ("Settled: {amount}.", "已结算：{amount}。"),
+    "ev-settlement-ok-empty": ("Settled (no amount recorded).", "已结算（无金额记录）。"),
+    "ev-settlement-failed": ("Settlement failed{detail}.", "结算失败{detail}。"),
+    "ev-settlement-unknown": ("Settlement outcome unknown: the guard checks the batch before "
+                              "any retry.", "结算结果未知：设备会在重试前核对批次。"),
+    "ev-settlement-error": ("Settlement not completed: {error}.", "结算未完成：{error}。"),
+    "ev-level": ("Status now {level}{detail}.", "状态变为{level}{detail}。"),
+    "ev-notice": ("Message to the owner: {detail}", "发给店主的消息：{detail}"),
+    "ev-acknowledge": ("Alarms acknowledged by {by}.", "警报已由{by}确认。"),
+    "ev-acknowledged": ("Message marked as read by {by}.", "消息已由{by}标记为已读。"),
+    "ev-settle-cancelled": ("Automatic settlement for {day} cancelled by {by}.",
+                            "{day} 的自动结算已由{by}取消。"),
+    "ev-settle-request-expired": ("A settle request expired: the batch it was made for is no "
+                                  "longer open.", "一个结算请求已失效：它针对的批次已不再打开。"),
+    "ev-offline-sent": ("The offline payments a settlement left unsent have gone to the bank.",
+                        "结算时未上送的离线交易已送达银行。"),
+    "ev-sign-in-ok": ("Signed in with the host.", "已向主机签到。"),
+    "ev-sign-in-failed": ("Sign-in failed{detail}.", "签到失败{detail}。"),
+    "ev-diagnosis-ok": ("Diagnosis done.", "诊断完成。"),
+    "ev-diagnosis-failed": ("Diagnosis failed{detail}.", "诊断失败{detail}。"),
+    "ev-clock-ok": ("The terminal's clock was set.", "终端时钟已设置。"),
+    "ev-clock-failed": ("Setting the terminal's clock failed{detail}.",
+                        "设置终端时钟失败{detail}。"),
+    "ev-other": ("Event \u201c{kind}\u201d{detail}", "事件\u201c{kind}\u201d{detail}"),
+    "by-panel": ("the button at the counter", "柜台按钮"), "by-page": ("the web page", "网页"),
+    "by-fleet": ("the chain's broker", "连锁店服务器"),
+    "by-api": ("API token {name}", "API 令牌 {name}"),
     # access: password and API tokens
     "security-title": ("Access", "访问"), "change-password": ("Change password", "修改密码"),
     "new-password": ("New password", "新密码"), "current-password": ("Current password",

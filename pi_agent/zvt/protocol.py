@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..terminal.registry import Capability, Protocol, Setting, Use
+from ..terminal.registry import Capability, Protocol, Setting, Use, baudrate
 from .codes import result_text
 
 if TYPE_CHECKING:
@@ -74,10 +74,31 @@ PROTOCOL = Protocol(
     name="zvt",
     title="ZVT (ECR interface, DE/EU terminals)",
     settings=(
-        Setting("password", "000000", _password, kind="secret", secret=True),
-        Setting("baudrate", 9600, _baud, kind="int"),
+        Setting(
+            "password",
+            "000000",
+            _password,
+            kind="secret",
+            secret=True,
+            label=("Terminal password", "终端密码"),
+            help=(
+                "The ECR password set on the terminal (6 digits, often 000000)",
+                "终端上设置的收银机密码（6 位数字，通常为 000000）",
+            ),
+        ),
+        baudrate(_baud),
         # Register at connect: progress messages come to us, receipts stay on the terminal.
-        Setting("register", True, _bool, kind="bool"),
+        Setting(
+            "register",
+            True,
+            _bool,
+            kind="bool",
+            label=("Register with the terminal", "向终端注册"),
+            help=(
+                "Receive progress messages; receipts stay on the terminal",
+                "接收进度消息；凭条仍由终端打印",
+            ),
+        ),
     ),
     capabilities=frozenset(
         {

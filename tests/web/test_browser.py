@@ -69,6 +69,7 @@ def test_a_technician_walks_the_page_in_chromium(tmp_path: Path, browser) -> Non
         page.fill("input[name=again]", PASSWORD)
         page.click("form.card button")
         assert "Password set" in page.inner_text("main")
+        page.click("text=Later: go to the dashboard")  # the first run's questions can wait
         assert "45.90" not in page.inner_text("main") and "58.40" in page.inner_text("main")
         # The OLED mirror is a live image that the static script refreshes.
         src = page.get_attribute("#oled", "src")
@@ -134,14 +135,70 @@ def test_a_technician_walks_the_page_in_chromium(tmp_path: Path, browser) -> Non
         receiver.close()
 
 
+def test_a_first_run_in_chinese_finds_the_simulator_and_saves(tmp_path: Path, browser) -> None:
+    """A browser in Chinese in Shanghai: the setup's defaults are its language, time zone and
+    region; the simulator's port is probed through the guard; the answers are saved."""
+    rig = Rig(tmp_path)
+    server = WebServer(rig.app, "127.0.0.1:0").start()
+    base = f"http://127.0.0.1:{server.port}"
+    errors: list[str] = []
+    try:
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      viewport={"width": 390, "height": 844})  # fmt: skip
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(base + "/")
+        assert "首次启动" in page.inner_text("main")
+        rig.control._call(lambda: None)
+        page.fill("input[name=code]", rig.panel.setup_code)
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=again]", PASSWORD)
+        page.click("form.card button")
+        assert page.url == base + "/welcome"
+        assert "密码已设置" in page.inner_text("main")
+        # Defaults from the browser: Accept-Language, and the time zone through page.js.
+        assert page.input_value("select[name='panel.locale']") == "zh-CN"
+        assert page.input_value("select[name='calendar.country']") == "CN"
+        page.wait_for_function("() => document.querySelector(\"input[name='schedule.timezone']\")"
+                               ".value === 'Asia/Shanghai'")  # fmt: skip
+        page.select_option("select[name='terminal.port']", rig.sim.url)
+        page.click("text=查找终端")
+        found = page.inner_text("#probe")
+        assert found.startswith("已找到终端：") and "终端号" in found, found
+        assert page.input_value("input[name='schedule.timezone']") == "Asia/Shanghai"  # kept
+        page.fill("input[name=confirm_password]", PASSWORD)
+        page.click("text=保存并应用")
+        assert "已保存并应用" in page.inner_text("main")
+        cfg = config.load(rig.config_path)
+        assert (cfg.panel.locale, cfg.schedule.timezone, cfg.calendar.country,
+                cfg.terminal.currency) == ("zh-CN", "Asia/Shanghai", "CN", "CNY")  # fmt: skip
+        assert cfg.terminal.port == rig.sim.url and rig.reloads == 1
+        assert errors == []  # no CSP violation, no script error
+        context.close()
+    finally:
+        server.stop()
+        rig.close()
+
+
 def screenshots(page, base: str, out: Path) -> None:
+    """Each page at both widths in English; the configuration and the history in Chinese
+    too (`-zh`)."""
     out.mkdir(parents=True, exist_ok=True)
-    for name, (width, height) in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        for path, title in (("/", "dashboard"), ("/config", "config"), ("/tests", "tests"),
-                            ("/actions", "actions"), ("/history", "history")):  # fmt: skip
-            page.goto(base + path)
-            if title == "config":  # as on the appliance, not the test's pseudo-terminal
-                page.fill("input[name='terminal.port']", "/dev/ttyUSB0")
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(out / f"{title}-{name}.png"), full_page=title != "config")
+    pages = (("/", "dashboard"), ("/config", "config"), ("/tests", "tests"),
+             ("/actions", "actions"), ("/history", "history"))  # fmt: skip
+    for switch, suffix, titles in (("EN", "", None), ("中文", "-zh", {"config", "history"})):
+        language = page.locator(f".tools button:text-is('{switch}')")
+        if language.is_enabled():
+            language.click()
+        for name, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            for path, title in pages:
+                if titles is not None and title not in titles:
+                    continue
+                page.goto(base + path)
+                if title == "config":  # as on the appliance, not the test's pseudo-terminal
+                    page.fill("input[name='terminal.port']", "/dev/ttyUSB0")
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(out / f"{title}-{name}{suffix}.png"),
+                                full_page=title != "config")  # fmt: skip
+    page.click(".tools button:text-is('EN')")

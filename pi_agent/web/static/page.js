@@ -24,6 +24,11 @@ document.addEventListener("DOMContentLoaded", function () {
         .catch(function () { clearInterval(poll); });
     }, 700);
   }
+  // First run: the time zone the browser is in, where the page asks for its default.
+  document.querySelectorAll("input[data-browser-tz]").forEach(function (input) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) { input.value = zone; }
+  });
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }

@@ -13,7 +13,7 @@ from ...money import format_amount, format_minor
 from ...terminal.registry import Capability, capabilities
 from .. import history
 from ..chart import turnover_svg
-from .common import ID_MAX, check_password, login_required, run_action, say, t, web
+from .common import ID_MAX, check_password, lang, login_required, run_action, say, t, web
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("settle-guard.web")
@@ -189,7 +189,9 @@ def history_page() -> Any:
     cfg = control.cfg
     return render_template(
         "history.html",
-        events=history.events(control.db_path, 200),
+        events=history.in_words(
+            history.events(control.db_path, 200), history.settlements(control.db_path, 200), lang()
+        ),
         settlements=history.settlements(control.db_path, 50),
         payouts=history.payouts(control.db_path, 60),
         money=lambda minor, cur=cfg.currency_code: format_minor(minor, cur),

@@ -47,29 +47,35 @@ def edit() -> Any:
     current = w.control.cfg
     if request.method == "GET":
         return render_template("config.html", groups=forms.groups(current), errors={})
-    errors: dict[str, str] = {}
-    try:
-        new = config.from_dict(forms.to_data(request.form, current))
-    except config.ConfigError as exc:
-        errors = forms.error_map(exc)
-    else:
-        # The password first: the machine's answers (a port in use, a file that exists)
-        # are about gated fields, and an open session alone may not probe them.
-        if forms.gated_changes(current, new):
-            problem = check_password("confirm_password")
-            if problem:
-                errors["confirm_password"] = problem
-        if not errors:
-            errors = machine_errors(new, current)
+    errors = checked_save(current, forms.to_data(request.form, current))
     if errors:
         flash(t("config-errors"), "error")
         page = render_template(
             "config.html", groups=forms.groups(current, request.form), errors=errors
         )
         return page, 400
-    _apply(new)
     flash(t("config-saved"), "ok")
     return redirect(url_for("settings.edit")), 303
+
+
+def checked_save(current: config.Config, data: dict[str, Any]) -> dict[str, str]:
+    """Check the submitted config `data` (TOML-shaped), ask for the password again
+    (`confirm_password`) if a gated field changes, then this machine; save and apply only
+    when all is well. Returns the problems by field (section.name), none when saved."""
+    try:
+        new = config.from_dict(data)
+    except config.ConfigError as exc:
+        return forms.error_map(exc)
+    # The password first: the machine's answers (a port in use, a file that exists)
+    # are about gated fields, and an open session alone may not probe them.
+    if forms.gated_changes(current, new):
+        problem = check_password("confirm_password")
+        if problem:
+            return {"confirm_password": problem}
+    errors = machine_errors(new, current)
+    if not errors:
+        _apply(new)
+    return errors
 
 
 @bp.route("/config/backup", methods=["GET", "POST"])

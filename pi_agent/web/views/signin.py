@@ -38,7 +38,7 @@ def setup() -> Any:
             log.info("admin password set from %s", client())
             log_in()
             flash(t("setup-done"), "ok")
-            return redirect(url_for("pages.dashboard"))
+            return redirect(url_for("welcome.setup"))  # then the few questions of a first run
         elif error is None:
             log.warning("wrong setup code from %s", client())
             error = t("setup-wrong")
