@@ -108,6 +108,7 @@ class Control(Protocol):
     def sign_in(self, diagnosis: bool = False) -> Outcome: ...
     def set_clock(self) -> Outcome: ...
     def mark_received(self, payout_id: int) -> Outcome: ...
+    def statement(self, raw: bytes, *, apply: bool, fee_max: float = 0.03) -> Outcome: ...
     def probe(self, protocol: str, port: str) -> Outcome: ...
     def show_setup_code(self, code: str | None) -> None: ...
     def reload(self) -> None: ...
@@ -429,6 +430,33 @@ class AgentControl:
             today = self.agent.clock.now().astimezone(self.cfg.zone).date()
             p = payouts.mark_received(self.agent.store, payout_id, today)
             return Outcome(p is not None, "received-ok" if p else "no-such-payout")
+
+        return self._call(work)
+
+    def statement(self, raw: bytes, *, apply: bool, fee_max: float = 0.03) -> Outcome:
+        """A bank statement against the open payouts (as `payouts --import` does): which
+        credit pays which payout. `apply` marks them received on the credit's date."""
+        from ..money import decimals
+        from ..notify import payouts, statement
+
+        try:  # parsing needs nothing of the loop: not on it
+            credits, skipped = statement.read(raw, places=decimals(self.cfg.currency_code))
+        except statement.StatementError as exc:
+            return Outcome(False, "statement-bad", {"error": str(exc)})
+
+        def work() -> Outcome:
+            store = self.agent.store
+            waiting = [p for p in payouts.payouts(store, limit=500) if p.received_on is None]
+            found = statement.match(waiting, credits, fee_max=fee_max)
+            if apply:
+                for p, c in found:
+                    payouts.mark_received(store, p.id, c.booked)
+            paid = {p.id for p, _ in found}
+            return Outcome(True, "statement-applied" if apply else "statement-preview", {
+                "credits": len(credits), "skipped": skipped[:20],
+                "matched": [(p, c) for p, c in found],
+                "unmatched": [p for p in waiting if p.id not in paid],
+            })  # fmt: skip
 
         return self._call(work)
 

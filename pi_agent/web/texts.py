@@ -167,6 +167,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "a-settle-help": ("Closes the open batch on the terminal (end-of-day), through the journal: "
                       "never twice.", "在终端上关闭当前批次（日结），经日志保证不会重复。"),
     "a-settle-confirm": ("Yes, settle the open batch now", "是的，立即结算当前批次"),
+    "statement-file": ("Bank statement (CSV)", "银行对账单（CSV）"),
+    "statement-check": ("Check against the payouts", "与到账记录核对"),
+    "statement-preview": ("{} credits read. Nothing is marked yet: this is what the statement "
+                          "pays.", "已读取 {} 笔入账。尚未标记：以下是对账结果。"),
+    "statement-line": ("Statement line", "对账单行"),
+    "statement-missing": ("expected {}, not in this statement", "预计 {}，不在此对账单中"),
+    "statement-apply": ("Mark {} payouts received", "标记 {} 笔为已到账"),
+    "statement-applied": ("{} payouts marked received.", "已将 {} 笔标记为已到账。"),
+    "statement-none": ("Choose a statement file first.", "请先选择对账单文件。"),
+    "statement-bad": ("The statement could not be read: {}", "无法读取对账单：{}"),
     "a-force": ("Force close the batch", "强制结算批次"),
     "a-force-help": ("Only when the host will not take the batch and your acquirer says so: "
                      "the terminal closes it without the host, so its payments are not "

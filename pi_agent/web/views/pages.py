@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -185,10 +186,16 @@ def terminal_action(name: str) -> Any:
 @bp.route("/history")
 @login_required
 def history_page() -> Any:
+    return _history()
+
+
+def _history(preview: dict[str, Any] | None = None, raw: bytes = b"") -> Any:
     control = web().control
     cfg = control.cfg
     return render_template(
         "history.html",
+        preview=preview,
+        statement_b64=base64.b64encode(raw).decode("ascii") if preview else "",
         events=history.in_words(
             history.events(control.db_path, 200), history.settlements(control.db_path, 200), lang()
         ),
@@ -207,6 +214,30 @@ def history_page() -> Any:
 def mark_received(payout_id: int) -> Any:
     run_action(lambda: web().control.mark_received(payout_id))
     return redirect(url_for("pages.history_page")), 303
+
+
+@bp.route("/history/statement", methods=["POST"])
+@login_required
+def statement() -> Any:
+    """A bank statement (CSV) against the open payouts: a preview first (nothing changes),
+    then the same file again with "apply" marks the matched ones received."""
+    upload = request.files.get("file")
+    try:  # the preview's "apply" sends the file back, so it need not be chosen again
+        raw = upload.read() if upload else base64.b64decode(request.form.get("statement", ""))
+    except ValueError:
+        raw = b""
+    if not raw:
+        flash(t("statement-none"), "error")
+        return redirect(url_for("pages.history_page")), 303
+    apply = request.form.get("apply") == "yes"
+    outcome = web().control.statement(raw, apply=apply)
+    if not outcome.ok:
+        flash(t("statement-bad").format(outcome.detail.get("error", "")), "error")
+        return redirect(url_for("pages.history_page")), 303
+    if apply:
+        flash(t("statement-applied").format(len(outcome.detail["matched"])), "ok")
+        return redirect(url_for("pages.history_page")), 303
+    return _history(preview=outcome.detail, raw=raw)
 
 
 @bp.route("/history/<kind>.csv")
