@@ -34,6 +34,7 @@ from .guard.policy import (
 )
 from .guard.settle import OutcomeStillOpen, SettlementExecutor
 from .guard.tradingday import TradingCalendar, resolve_local
+from .money import currency_numeric
 from .notify import payouts
 from .notify.messages import Context
 from .notify.planner import Planner
@@ -125,7 +126,15 @@ def _settled(ok: Settlement, store: Store) -> SettledFacts:
     unsent = ok.offline_unsent
     if unsent and store.event_seen(f"offline-sent:{ok.id}"):
         unsent = 0  # all sent since; offline payments now are new ones
-    return SettledFacts(ok.id, ok.updated_at, ok.out_of_balance, unsent, ok.offline_unsent_total)
+    settled = ok.totals_settled or {}
+    try:
+        currency = currency_numeric(settled["currency"]) if settled.get("currency") else None
+    except ValueError:
+        currency = None
+    return SettledFacts(ok.id, ok.updated_at, ok.out_of_balance, unsent, ok.offline_unsent_total,
+                        trading_day=ok.trading_day, count=settled.get("count"),
+                        total=settled.get("total_minor"), currency=currency,
+                        verified=ok.verified)  # fmt: skip
 
 
 class Agent:

@@ -59,3 +59,56 @@ def parse_amount(text: str, numeric: int = 978) -> int:
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > places:
         raise ValueError(f"amount {text!r} is not a number with at most {places} decimals")
     return int(whole) * 10**places + int(frac.ljust(places, "0") or 0)
+
+
+# alpha code -> (symbol, written after the amount); the rest show their alpha code before it
+SYMBOLS: dict[str, tuple[str, bool]] = {
+    "EUR": ("€", False), "USD": ("$", False), "GBP": ("£", False), "CNY": ("¥", False),
+    "JPY": ("¥", False), "KRW": ("₩", False), "HKD": ("HK$", False), "TWD": ("NT$", False),
+    "SGD": ("S$", False), "AUD": ("A$", False), "CAD": ("C$", False), "MOP": ("MOP$", False),
+    "MYR": ("RM", False), "THB": ("฿", False), "TRY": ("₺", False), "RUB": ("₽", False),
+    "ZAR": ("R", False), "CHF": ("CHF ", False), "AED": ("AED ", False), "RSD": ("RSD ", False),
+    "PLN": (" zł", True), "CZK": (" Kč", True), "HUF": (" Ft", True), "RON": (" lei", True),
+    "BGN": (" лв", True), "SEK": (" kr", True), "NOK": (" kr", True), "DKK": (" kr", True),
+}  # fmt: skip
+
+
+def currency_symbol(numeric: int) -> str:
+    """'€' for EUR, '¥' for CNY, 'CHF' for CHF; the alpha code where there is no symbol."""
+    return SYMBOLS.get(currency_alpha(numeric), (currency_alpha(numeric), False))[0].strip()
+
+
+def format_money(minor: int, numeric: int, *, grouping: bool = True, whole: bool = False) -> str:
+    """The amount with its currency symbol, as a person reads it: '€1,234.50', '¥88.00',
+    'CHF 12.50', '12.50 zł'. `whole` rounds to whole units (half up, away from zero) for a
+    line too short for the cents: '€1,235'."""
+    places = 0 if whole else decimals(numeric)
+    unit = 10 ** decimals(numeric)
+    sign = "-" if minor < 0 else ""
+    magnitude = abs(minor)
+    if whole:
+        magnitude = (magnitude + unit // 2) // unit
+        text = f"{magnitude:,}" if grouping else str(magnitude)
+    else:
+        units, frac = divmod(magnitude, unit)
+        text = f"{units:,}" if grouping else str(units)
+        if places:
+            text += f".{frac:0{places}d}"
+    alpha = currency_alpha(numeric)
+    symbol, after = SYMBOLS.get(alpha, (f"{alpha} ", False))
+    return f"{sign}{text}{symbol}" if after else f"{sign}{symbol}{text}"
+
+
+def format_money_short(minor: int, numeric: int, digits: int = 3) -> str:
+    """`digits` significant digits and k, M or B (a thousand million), for a line with no
+    room for the whole amount: '€1.23M', '€45.7k', '¥999'."""
+    units = abs(minor) / 10 ** decimals(numeric)
+    sign = "-" if minor < 0 else ""
+    text = f"{units:.0f}"
+    for suffix, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if units >= scale * (1 - 0.5 * 10**-digits):
+            text = f"{units / scale:.{digits}g}{suffix}"
+            break
+    alpha = currency_alpha(numeric)
+    symbol, after = SYMBOLS.get(alpha, (f"{alpha} ", False))
+    return f"{sign}{text}{symbol}" if after else f"{sign}{symbol}{text}"

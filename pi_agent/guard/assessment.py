@@ -85,6 +85,17 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class SettledSummary:
+    """The settlement that closed the trading day's batch, as the panel tells it."""
+
+    at: datetime
+    count: int | None  # the terminal's settled totals (None: unknown)
+    total: int | None
+    currency: int
+    verified: bool | None  # batch gone and totals equal those read before
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
     at: datetime
     trading_day: date
@@ -99,6 +110,13 @@ class Assessment:
     data_age: timedelta | None = None
     snoozed: bool = False  # the cashier acknowledged: the buzzer waits, the light does not
     quiet: bool = False  # quiet hours: only OVERDUE and FAULT may sound
+    # What comes next, for the panel: when the trading day opens (None: no opening before
+    # its cutoff), when the guard will settle by itself (None: it will not, e.g. mode off
+    # or cancelled), and the settlement that closed the day's batch (shown until the next
+    # trading day opens).
+    opens_at: datetime | None = None
+    auto_settle_at: datetime | None = None
+    settled: SettledSummary | None = None
 
     @property
     def time_to_cutoff(self) -> timedelta:

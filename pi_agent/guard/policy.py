@@ -40,7 +40,16 @@ from zoneinfo import ZoneInfo
 from ..config import Config
 from ..terminal.models import BatchTotals, Condition, TerminalStatus
 from ..terminal.registry import Capability, capabilities
-from .assessment import Action, ActionKind, Assessment, Level, Notice, Reason, ReasonKind
+from .assessment import (
+    Action,
+    ActionKind,
+    Assessment,
+    Level,
+    Notice,
+    Reason,
+    ReasonKind,
+    SettledSummary,
+)
 from .tradingday import TradingCalendar, resolve_local
 
 BACKOFF_CAP = timedelta(minutes=60)
@@ -86,6 +95,11 @@ class SettledFacts:
     out_of_balance: bool = False
     offline_unsent: int | None = None  # offline payments still not sent after it
     offline_unsent_total: int | None = None
+    trading_day: date | None = None  # the trading day it settled
+    count: int | None = None  # the terminal's settled totals (None: unknown)
+    total: int | None = None
+    currency: int | None = None
+    verified: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +395,7 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
                last_call=window_start(cal, day, cfg.settle.last_call))  # fmt: skip
 
     level = max((r.level for r in reasons), default=Level.OK, key=lambda lv: lv.value)
+    opens_at, auto_at, settled = _next(now, cfg, cal, day, obs)
     quiet_start, quiet_end = cfg.panel.quiet_start, cfg.panel.quiet_end
     quiet = (quiet_start is not None and quiet_end is not None
              and in_local_hours(now, cfg.zone, quiet_start, quiet_end))  # fmt: skip
@@ -391,7 +406,36 @@ def assess(now: datetime, cfg: Config, obs: Observations) -> Assessment:
         currency=totals.currency if totals else cfg.currency_code,
         data_age=now - obs.totals_at if obs.totals_at else None,
         snoozed=obs.snoozed_until is not None and now < obs.snoozed_until, quiet=quiet,
+        opens_at=opens_at, auto_settle_at=auto_at, settled=settled,
     )  # fmt: skip
+
+
+def _next(now: datetime, cfg: Config, cal: TradingCalendar, day: date, obs: Observations
+          ) -> tuple[datetime | None, datetime | None, SettledSummary | None]:  # fmt: skip
+    """What comes next, for the panel: when trading day `day` opens, when the guard will
+    settle by itself, and the settlement to show (the day's own; before the day opens, the
+    previous day's as well, so the evening after a settlement shows it, not a countdown)."""
+    cutoff = cal.cutoff_of(day)
+    opens: datetime | None = resolve_local(day, cfg.schedule.opening, cfg.zone)
+    if not cutoff - timedelta(days=1) < opens < cutoff:
+        opens = None  # an opening time the trading day does not contain
+    mode = cfg.settle.mode
+    auto = None
+    if Capability.SETTLE in capabilities(cfg.terminal.protocol):
+        if mode == "at":
+            auto = window_start(cal, day, cfg.settle.at)
+        elif mode == "ask" and not obs.settle_cancelled:
+            auto = window_start(cal, day, cfg.settle.last_call)
+    last = obs.last_settled
+    settled = None
+    before_opening = opens is not None and now < opens
+    if last is not None and last.trading_day is not None and (
+        last.trading_day == day or (before_opening and last.trading_day == day - timedelta(days=1))
+    ):  # fmt: skip
+        settled = SettledSummary(last.at, last.count, last.total,
+                                 last.currency if last.currency is not None else cfg.currency_code,
+                                 last.verified)  # fmt: skip
+    return opens, auto, settled
 
 
 def _settle_reason(

@@ -18,8 +18,7 @@ from PIL import Image
 from ..config import Config
 from ..guard.assessment import Assessment
 from .devices import AckButton, Alarm, Light, Oled
-from .screens import render, setup_code_screen, test_pattern
-from .texts import LEVEL_WORDS, pick
+from .screens import PAGE_SECONDS, Screen, screen, setup_screen, test_pattern
 
 __all__ = ["Panel"]
 
@@ -45,6 +44,8 @@ class Panel:
         self._last: tuple[Assessment, str | None, str | None] | None = None
         self.setup_code: str | None = None  # shown while the web page has no password
         self.setup_where = ("", "")  # the page's address and port, shown with the code
+        self._turn: threading.Timer | None = None  # the next page of a screen with several
+        self._closed = False
         self.button = AckButton(cfg.panel.button_pin, on_ack, on_settle, on_ask=self._redraw)
 
     @classmethod
@@ -68,17 +69,46 @@ class Panel:
     def show(self, assessment: Assessment, progress: str | None, prompt: str | None) -> None:
         with self._lock:
             self._last = (assessment, progress, prompt)
-            if self.button.confirm.asking(time.monotonic()):
-                prompt = "settle-now"
-            local = assessment.at.astimezone(self.cfg.zone)
-            lang = self.cfg.panel.locale
-            if self.setup_code is not None and prompt is None and progress is None:
-                status = pick(LEVEL_WORDS[assessment.level], lang)
-                self.oled.show(setup_code_screen(self.setup_code, lang, *self.setup_where, status))
-            else:
-                self.oled.show(render(assessment, local, lang, progress, prompt))
+            self._draw()
             self.light.show(assessment.level)
             self.alarm.sound(assessment.level, assessment.snoozed, assessment.quiet)
+
+    def _screen(self) -> Screen | None:
+        """What the OLED shows now (the screens are pure: the pages turn here)."""
+        lang = self.cfg.panel.locale
+        if self._last is None:
+            if self.setup_code is None:
+                return None
+            return setup_screen(self.setup_code, lang, *self.setup_where)
+        assessment, progress, prompt = self._last
+        if self.button.confirm.asking(time.monotonic()):
+            prompt = "settle-now"
+        local = assessment.at.astimezone(self.cfg.zone)
+        if self.setup_code is not None and prompt is None and progress is None:
+            return setup_screen(self.setup_code, lang, *self.setup_where, level=assessment.level,
+                                local=local)  # fmt: skip
+        return screen(assessment, local, lang, progress, prompt)
+
+    def _draw(self) -> None:
+        """Draw the current screen's page for now; with more than one page, come back when
+        the next is due (the agent's tick may be minutes away while a settlement runs)."""
+        if self._turn is not None:
+            self._turn.cancel()
+            self._turn = None
+        shown = self._screen()
+        if shown is None:
+            return
+        now = time.monotonic()
+        self.oled.show(shown.image(int(now // PAGE_SECONDS)))
+        if shown.pages > 1 and not self._closed:
+            self._turn = threading.Timer(PAGE_SECONDS - now % PAGE_SECONDS + 0.01, self._next_page)
+            self._turn.daemon = True
+            self._turn.start()
+
+    def _next_page(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._draw()
 
     def _redraw(self) -> None:
         if self._last is not None:
@@ -91,15 +121,17 @@ class Panel:
     def show_setup(self, code: str | None, host: str = "", port: str = "") -> None:
         """The web page's one-time setup code instead of the usual screen (None: back to it).
         A settling progress or the settle prompt still takes precedence."""
-        self.setup_code, self.setup_where = code, (host, port)
-        if self._last is not None:
-            self._redraw()
-        elif code is not None:
-            self.oled.show(setup_code_screen(code, self.cfg.panel.locale, host, port))
+        with self._lock:
+            self.setup_code, self.setup_where = code, (host, port)
+            self._draw()
 
     def test_pattern(self) -> None:
         """OLED self-test: every other pixel lit, a frame and the words; `redraw()` ends it."""
-        self.oled.show(test_pattern())
+        with self._lock:
+            if self._turn is not None:  # no page turn draws over it
+                self._turn.cancel()
+                self._turn = None
+            self.oled.show(test_pattern())
 
     def light_state(self) -> str:
         return self.light.state
@@ -108,6 +140,10 @@ class Panel:
         return self.alarm.state
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._turn is not None:
+                self._turn.cancel()
         self.button.close()
         self.alarm.close()
         self.light.close()

@@ -391,3 +391,35 @@ def test_a_sign_in_the_terminal_asks_for_comes_instead_of_the_opening_one() -> N
     needs = TerminalStatus(0x51, Condition.NEEDS_INITIALISATION, "x")
     a = assess(at(9), OPENING, obs(status=needs))
     assert a.wants(ActionKind.SIGN_IN) and not a.wants(ActionKind.SIGN_IN_AT_OPENING)
+
+
+# -- what comes next, for the panel: opening, auto-settle time, the day's settlement
+
+
+def test_the_assessment_says_when_the_day_opens_and_when_the_guard_settles() -> None:
+    a = assess(at(14), AUTO, obs())
+    assert a.opens_at == at(9) and a.auto_settle_at == at(22, 30)
+    assert assess(at(14), ASK, obs()).auto_settle_at == at(22, 50)  # last call
+    assert assess(at(14), ASK, obs(settle_cancelled=True)).auto_settle_at is None
+    assert assess(at(14), CFG, obs()).auto_settle_at is None  # mode off
+    later = assess(at(23, 30), AUTO, obs(batch_day=DAY + timedelta(days=1)))
+    assert later.opens_at == at(9, day=DAY + timedelta(days=1))
+    assert later.auto_settle_at == at(22, 30, day=DAY + timedelta(days=1))
+
+
+def test_the_days_settlement_is_shown_until_the_next_day_opens() -> None:
+    from pi_agent.guard.policy import SettledFacts
+
+    facts = SettledFacts(4, at(22, 31), trading_day=DAY, count=38, total=178685, currency=978,
+                         verified=True)  # fmt: skip
+    settled = obs(totals=batch(0), last_settled=facts, history=SettleHistory(settled_day=DAY))
+    a = assess(at(22, 40), AUTO, settled)
+    assert a.settled is not None
+    s = a.settled
+    assert (s.at, s.count, s.total, s.verified) == (at(22, 31), 38, 178685, True)
+    tomorrow = DAY + timedelta(days=1)
+    assert assess(at(23, 30), AUTO, settled).settled == a.settled  # evening: still shown
+    assert assess(at(8, 59, tomorrow), AUTO, settled).settled == a.settled
+    assert assess(at(9, 0, tomorrow), AUTO, settled).settled is None  # the day opened
+    older = replace(facts, trading_day=DAY - timedelta(days=1))
+    assert assess(at(22, 40), AUTO, replace(settled, last_settled=older)).settled is None

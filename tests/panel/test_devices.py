@@ -127,3 +127,26 @@ def test_panel_button_short_press_acks_and_hold_then_press_settles() -> None:
     time.sleep(0.05)
     assert calls == ["ack", "settle"]
     panel.close()
+
+
+def test_the_panel_turns_the_pages_of_a_long_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screens are pure (a frame in, a page out); the panel turns the pages itself, also
+    while a settlement keeps the agent from ticking, and stops when one page is enough."""
+    import pi_agent.panel as panel_module
+
+    monkeypatch.setattr(panel_module, "PAGE_SECONDS", 0.1)
+    panel = Panel.from_config(config.Config(), on_ack=lambda: None, on_settle=lambda: None)
+    now = datetime(2026, 11, 20, 21, 50, tzinfo=UTC)
+    a = Assessment(now, now.date(), now, Level.OK, batch_count=3, batch_total=4500)
+    panel.show(a, "terminal starts automatic end-of-day", None)  # two pages
+    seen = set()
+    end = time.monotonic() + 2
+    while time.monotonic() < end and len(seen) < 2:
+        seen.add(panel.image.tobytes())
+        time.sleep(0.02)
+    assert len(seen) == 2
+    panel.show(a, None, None)  # one page: no more turning
+    assert panel._turn is None
+    panel.show(a, "terminal starts automatic end-of-day", None)
+    panel.close()
+    assert panel._turn is None or panel._turn.finished.is_set()
