@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ import pytest
 from pi_agent import config
 from pi_agent.agent import Agent
 from pi_agent.clock import FakeClock
+from pi_agent.notify import payouts
 from pi_agent.sim import SimServer, SimTerminal
 from pi_agent.sim.poslink_server import PosLinkServer
 from pi_agent.sim.poslink_terminal import PosLinkTerminal
@@ -158,3 +159,16 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     r = Rig(tmp_path)
     yield r
     r.close()
+
+
+def settled_with_payout(rig: Rig) -> payouts.Payout:
+    """A sale of 10.00 settled through the page, its payout expected Monday 23 Nov."""
+    rig.sim.terminal.add_sale(1000)
+    rig.control.poll_now()
+    rig.control.settle()
+    [s] = rig.store.settlements()
+    rig.control._call(lambda: payouts.expect(rig.store, s.id, s.trading_day, amount=1000,
+                                             currency=978, count=1,
+                                             expected_on=date(2026, 11, 23)))  # fmt: skip
+    [p] = payouts.payouts(rig.store)
+    return p

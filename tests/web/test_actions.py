@@ -19,7 +19,7 @@ from pi_agent.notify import payouts
 from pi_agent.notify.deliver import Deliverer
 
 from ..notify.receiver import Receiver
-from .conftest import PASSWORD, Rig, flashes
+from .conftest import PASSWORD, Rig, flashes, settled_with_payout
 
 
 def flash_after(rig: Rig, response, page: str) -> list[str]:
@@ -115,14 +115,7 @@ def test_sign_in_diagnosis_and_clock(rig: Rig) -> None:
 
 
 def test_mark_a_payout_received(rig: Rig) -> None:
-    rig.sim.terminal.add_sale(1000)
-    rig.control.poll_now()
-    rig.control.settle()
-    [s] = rig.store.settlements()
-    rig.control._call(lambda: payouts.expect(rig.store, s.id, s.trading_day, amount=1000,
-                                             currency=978, count=1,
-                                             expected_on=date(2026, 11, 23)))  # fmt: skip
-    [p] = payouts.payouts(rig.store)
+    p = settled_with_payout(rig)
     rig.login()
     html = rig.client.get("/history").get_data(True)
     assert "Mark received" in html and "2026-11-23" in html

@@ -10,6 +10,7 @@ from datetime import date
 from pi_agent.notify import payouts
 
 from .conftest import Rig
+from .conftest import settled_with_payout as expecting
 from .test_actions import flash_after
 
 STATEMENT = (
@@ -22,18 +23,6 @@ STATEMENT = (
 def upload(rig: Rig, raw: bytes) -> object:
     return rig.post("/history/statement", {"file": (io.BytesIO(raw), "statement.csv")},
                     content_type="multipart/form-data")  # fmt: skip
-
-
-def expecting(rig: Rig) -> payouts.Payout:
-    rig.sim.terminal.add_sale(1000)
-    rig.control.poll_now()
-    rig.control.settle()
-    [s] = rig.store.settlements()
-    rig.control._call(lambda: payouts.expect(rig.store, s.id, s.trading_day, amount=1000,
-                                             currency=978, count=1,
-                                             expected_on=date(2026, 11, 23)))  # fmt: skip
-    [p] = payouts.payouts(rig.store)
-    return p
 
 
 def test_a_statement_is_previewed_then_applied(rig: Rig) -> None:
