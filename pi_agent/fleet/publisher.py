@@ -27,7 +27,6 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -39,7 +38,7 @@ from ..snapshot import GuardSnapshot
 from . import discovery
 from .commands import Commands
 from .document import events_between, state_document, steady
-from .topics import OFFLINE, ONLINE, Topics
+from .topics import OFFLINE, ONLINE, Topics, parse_broker
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +65,14 @@ class FleetStatus:
                 "last_error": self.last_error}  # fmt: skip
 
 
-def broker_address(url: str) -> tuple[str, int, bool]:
-    """(host, port, tls) of mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (config-validated)."""
-    parts = urlsplit(url)
-    tls = parts.scheme == "mqtts"
-    return parts.hostname or "", parts.port or (8883 if tls else 1883), tls
-
-
 class Publisher:
     def __init__(self, cfg: Config, clock: Clock, *, reconnect: tuple[float, float] = (1, 30),
                  keepalive: int = KEEPALIVE) -> None:  # fmt: skip
         fleet = self.fleet = cfg.fleet
         self.cfg, self.clock, self.keepalive = cfg, clock, keepalive
         self.topics = Topics(fleet.prefix, fleet.shop_id, fleet.discovery_prefix)
-        self.host, self.port, tls = broker_address(fleet.broker)
+        where = parse_broker(fleet.broker)  # config-validated, so it parses
+        self.host, self.port, tls = where.host, where.port, where.tls
         self.status = FleetStatus(f"{self.host}:{self.port}")
         self.on_command: Any = None  # called with a command's payload on paho's thread
         self._inbox: deque[GuardSnapshot | dict[str, Any]] = deque(maxlen=INBOX)

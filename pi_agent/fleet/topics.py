@@ -13,9 +13,36 @@ bridge that forwards PREFIX/# joins shops to a head office's broker unchanged.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 ONLINE, OFFLINE = "online", "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    tls: bool
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_broker(text: str) -> Broker:
+    """mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (8883); no user, password or path.
+    Raises ValueError. (The guard's `[fleet] broker` is checked more narrowly by config.)"""
+    try:
+        url = urllib.parse.urlsplit(text)
+        port = url.port
+    except ValueError:
+        url, port = None, None
+    if (url is None or url.scheme not in ("mqtt", "mqtts") or not url.hostname or url.username
+            or url.path not in ("", "/") or url.query or url.fragment):  # fmt: skip
+        raise ValueError(f"{text[:80]!r} is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+    tls = url.scheme == "mqtts"
+    return Broker(tls, url.hostname, port or (8883 if tls else 1883))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,12 @@ import re
 import signal
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..snapshot import SCHEMA
-from .topics import OFFLINE, ONLINE, every_availability, every_state
+from .topics import OFFLINE, ONLINE, Broker, every_availability, every_state, parse_broker
 
 HELP = "watch every shop's guard on the chain's MQTT broker"
 MAX_DOCUMENT = 64 * 1024  # a guard's state is about 1 KB; more is not a guard speaking
@@ -364,30 +363,12 @@ def _cells(r: Row, now: datetime) -> tuple[str, ...]:
 # -- the broker (I/O)
 
 
-@dataclass(frozen=True, slots=True)
-class Broker:
-    tls: bool
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
 def broker(text: str) -> Broker:
-    """mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (8883); no user, password or path."""
+    """--broker: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (see topics.parse_broker)."""
     try:
-        url = urllib.parse.urlsplit(text)
-        port = url.port
-    except ValueError:
-        url, port = None, None
-    if (url is None or url.scheme not in ("mqtt", "mqtts") or not url.hostname or url.username
-            or url.path not in ("", "/") or url.query or url.fragment):  # fmt: skip
-        raise argparse.ArgumentTypeError(f"{text[:80]!r} is not mqtt://HOST[:PORT] or "
-                                         "mqtts://HOST[:PORT]")  # fmt: skip
-    tls = url.scheme == "mqtts"
-    return Broker(tls, url.hostname, port or (8883 if tls else 1883))
+        return parse_broker(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _topic_level(text: str) -> str:
