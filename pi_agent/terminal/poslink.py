@@ -86,8 +86,10 @@ NOT_SUPPORTED = "not offered by POSLink terminals"
 FULL = "100025"  # please settle: database full
 
 
-def code_number(code: str) -> int | None:
-    return int(code) if code.isdigit() else None
+def code_number(text: str) -> int | None:
+    """A number the terminal wrote as text (a code, a batch or transaction number), or None.
+    ASCII digits only: "²" passes str.isdigit() and int() refuses it."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class Carrier(ABC):
@@ -459,10 +461,10 @@ class PosLinkTerminal(Terminal):
             currency=self.currency,
             total=sum(c.amount for c in cards),
             cards=cards,
-            first_receipt=_number(first.trace.trans_number) if first else None,
-            last_receipt=_number(last.trace.trans_number) if last else None,
+            first_receipt=code_number(first.trace.trans_number) if first else None,
+            last_receipt=code_number(last.trace.trans_number) if last else None,
             terminal_id=self.terminal_id,
-            batch_number=int(batch) if batch.isdigit() else None,
+            batch_number=code_number(batch),
             receipt_cycle=TRANS_NUMBER_CYCLE,
             oldest_authorised_at=min(times) if times else None,
             offline_pending=pending,
@@ -567,7 +569,7 @@ class PosLinkTerminal(Terminal):
             total=sum(c.amount for c in cards),
             cards=cards,
             terminal_id=self.terminal_id,
-            batch_number=int(batch) if batch.isdigit() else None,
+            batch_number=code_number(batch),
             terminal_time=closed.when,
             receipt_cycle=TRANS_NUMBER_CYCLE,
         )
@@ -607,10 +609,6 @@ class PosLinkTerminal(Terminal):
     def set_clock(self, when: datetime) -> OperationResult:
         return OperationResult(False, None, f"setting the clock is {NOT_SUPPORTED}",
                                self.terminal_id)  # fmt: skip
-
-
-def _number(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _upload_line(upload: Response) -> str:

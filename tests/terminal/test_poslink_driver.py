@@ -340,3 +340,15 @@ def test_a_garbled_close_answer_over_http_is_unknown_and_never_asked_again(
     result = driver.settle(lambda p: sim.inject("lrc:1") if "closing" in p.text else None)
     assert result.outcome is Outcome.UNKNOWN
     assert len(sim.terminal.settled) == 1  # it did close, once: the journal re-reads
+
+
+def test_a_batch_number_that_is_not_ascii_digits_is_no_number() -> None:
+    """HostInfo's batch number is free text: "²" passes str.isdigit() but int() refuses it;
+    the driver must read it as "no number", never raise outside its error family."""
+    from pi_agent.poslink.messages import BatchCloseResponse, HostInfo
+
+    driver = PosLinkTerminal("socket://127.0.0.1:9", timeouts=FAST)  # nothing is sent
+    for odd in ("²", "１２", "12a", ""):
+        closed = BatchCloseResponse(host=HostInfo(batch_number=odd))
+        assert driver._closed(closed).batch_number is None
+    assert driver._closed(BatchCloseResponse(host=HostInfo(batch_number="0042"))).batch_number == 42
