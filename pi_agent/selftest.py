@@ -268,14 +268,17 @@ def _config(args: argparse.Namespace) -> None:
 
 def checks(args: argparse.Namespace) -> Iterator[Result]:
     from .clock import kernel_clock_synchronised
-    from .panel import _choose_pin_factory
+    from .panel import GPIO_CHIP, _choose_pin_factory
 
     panel = args.cfg.panel
-    _choose_pin_factory()
+    _choose_pin_factory(panel.button_pin)
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
-    note = " (mock pins: no GPIO here)" if isinstance(Device.pin_factory, MockFactory) else ""
+    note = ""
+    if isinstance(Device.pin_factory, MockFactory):
+        note = (" (mock pins: this system cannot drive its GPIO pins)" if GPIO_CHIP.exists()
+                else " (mock pins: no GPIO here)")  # fmt: skip
     yield from check_lights(panel, args.dwell, note)
     yield check_buzzer(panel, note)
     yield check_oled(panel, args.dwell)

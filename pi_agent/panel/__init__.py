@@ -7,6 +7,7 @@ elsewhere (or when GPIOZERO_PIN_FACTORY=mock); a real OLED driver, or luma's dum
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -21,18 +22,33 @@ from .devices import AckButton, Alarm, Light, Oled
 from .screens import PAGE_SECONDS, Screen, screen, setup_screen, test_pattern
 
 __all__ = ["Panel"]
+log = logging.getLogger("settle-guard.panel")
+GPIO_CHIP = Path("/dev/gpiochip0")
 
 
-def _choose_pin_factory() -> None:
-    """Mock pins where there is no GPIO hardware; decided once, before any device exists."""
+def _choose_pin_factory(probe_pin: int) -> None:
+    """Mock pins where there is no GPIO hardware; decided once, before any device exists.
+
+    Where there is a GPIO chip but no library can drive it for this process (Debian's own
+    kernel has no /dev/gpiomem, and lgpio is not packaged there), mock pins too, said
+    once: a guard without its light still guards, and its page and OLED still tell."""
     from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+    if isinstance(Device.pin_factory, MockFactory):
+        return
     wants_mock = os.environ.get("GPIOZERO_PIN_FACTORY") == "mock"
-    if wants_mock or not Path("/dev/gpiochip0").exists():
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
-
-        if not isinstance(Device.pin_factory, MockFactory):
-            Device.pin_factory = MockFactory(pin_class=MockPWMPin)
+    if not wants_mock and GPIO_CHIP.exists():
+        try:
+            Device.ensure_pin_factory()
+            Device.pin_factory.pin(probe_pin).close()  # type: ignore[union-attr]
+            return
+        except Exception as exc:
+            log.error("the GPIO pins cannot be driven here (%s): the light, buzzer and "
+                      "button do nothing", exc)  # fmt: skip
+            if Device.pin_factory is not None:
+                Device.pin_factory.close()
+    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
 
 
 class Panel:
@@ -51,11 +67,11 @@ class Panel:
     @classmethod
     def from_config(cls, cfg: Config, on_ack: Callable[[], None],
                     on_settle: Callable[[], None], alarm_scale: float = 1.0) -> Panel:  # fmt: skip
-        _choose_pin_factory()
         p = cfg.panel
+        _choose_pin_factory(p.button_pin)
         return cls(
             cfg,
-            Oled.create(p.display, p.i2c_bus, p.oled_address),
+            Oled.create(p.display, p.i2c_bus, p.oled_address, fallback=True),
             Light(p.light_green, p.light_amber, p.light_red),
             Alarm(p.buzzer_pin, alarm_scale, passive=p.passive_buzzer),
             on_ack=on_ack,
@@ -124,6 +140,10 @@ class Panel:
         with self._lock:
             self.setup_code, self.setup_where = code, (host, port)
             self._draw()
+        if code is not None and self.oled.missing:
+            # Nowhere else to show it: only root reads the journal, and root can reset the
+            # page's password anyway. A guard with its OLED never logs the code.
+            log.warning("no OLED (%s): the web page's setup code is %s", self.oled.missing, code)
 
     def test_pattern(self) -> None:
         """OLED self-test: every other pixel lit, a frame and the words; `redraw()` ends it."""

@@ -6,6 +6,7 @@ gpiozero's MockFactory for the pins when no hardware is present.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,9 @@ from gpiozero.tones import Tone
 from PIL import Image
 
 from ..guard.assessment import Level
+from ..quietlog import OncePerCause
+
+log = logging.getLogger("settle-guard.panel")
 
 # (on seconds, off seconds) per level; None = silent. WARN: one beep a minute.
 ALARM_PATTERNS: dict[Level, tuple[float, float] | None] = {
@@ -33,29 +37,53 @@ class Oled:
     Wiring: VCC 3V3, GND, SDA GPIO2, SCL GPIO3 (I2C bus 1).
     """
 
-    def __init__(self, device: object) -> None:
+    def __init__(self, device: object, missing: str = "") -> None:
         self._device = device
         self.image: Image.Image = Image.new("1", (128, 64))
+        # why the display is not there ("" if it is): the guard then guards without it
+        self.missing = missing
+        self._said = OncePerCause()
 
     @classmethod
-    def create(cls, driver: str, bus: int = 1, address: int = 0x3C) -> Oled:
+    def create(cls, driver: str, bus: int = 1, address: int = 0x3C, *,
+               fallback: bool = False) -> Oled:  # fmt: skip
+        """The display; with `fallback`, luma's dummy in its place when it cannot be opened
+        (not wired, no I2C bus): a guard without its OLED still guards, beeps and lights."""
         if driver == "emulator":
-            from luma.core.device import dummy
-
-            return cls(dummy(width=128, height=64, mode="1"))
+            return cls(_dummy())
         from luma.core.interface.serial import i2c
         from luma.oled import device as oled
 
-        return cls(getattr(oled, driver)(i2c(port=bus, address=address)))
+        try:
+            return cls(getattr(oled, driver)(i2c(port=bus, address=address)))
+        except Exception as exc:  # luma's DeviceNotFoundError, OSError, permission...
+            if not fallback:
+                raise
+            why = f"{driver} not found on I2C bus {bus} at 0x{address:02X}: {exc}"
+            log.error("OLED %s; guarding without it (check VCC, GND, SDA, SCL)", why)
+            return cls(_dummy(), missing=why)
 
     def show(self, image: Image.Image) -> None:
         self.image = image
-        self._device.display(image)
+        try:
+            self._device.display(image)
+        except OSError as exc:  # a loose wire mid-run: the guard goes on, said once
+            if self._said.new("display", str(exc)):
+                log.error("OLED did not take the picture: %s", exc)
+            return
+        if self._said.ended("display"):
+            log.info("OLED shows again")
 
     def close(self) -> None:
         cleanup = getattr(self._device, "cleanup", None)
         if cleanup is not None:
             cleanup()
+
+
+def _dummy() -> object:
+    from luma.core.device import dummy
+
+    return dummy(width=128, height=64, mode="1")
 
 
 class Light:
