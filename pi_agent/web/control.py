@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import sqlite3
 import threading
 import time
@@ -123,6 +124,14 @@ def _found(status: Any) -> Outcome:
 def _plain(detail: dict[str, Any]) -> dict[str, Any]:
     """A reason's detail as JSON would have it: times and dates as ISO text."""
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in detail.items()}
+
+
+def same_port(a: str, b: str) -> bool:
+    """One port under two names? Device paths by where their links lead (a USB adapter's
+    /dev/serial/by-id/... is /dev/ttyUSB0); URLs (socket://, http://) as written."""
+    if "://" in a or "://" in b:
+        return a == b
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def read_only(path: str) -> sqlite3.Connection:
@@ -467,14 +476,15 @@ class AgentControl:
 
         def work() -> Outcome:
             cfg = self.agent.cfg
-            if (protocol, port) == (cfg.terminal.protocol, cfg.terminal.port):
+            own = same_port(port, cfg.terminal.port)  # by-id/... and ttyUSB0 are one device
+            if own and protocol == cfg.terminal.protocol:
                 self.agent.poll()
                 self.agent.tick()
                 st = self.agent.state
                 if st.failures or st.status is None:
                     return Outcome(False, "probe-failed", {"error": st.last_error})
                 return _found(st.status)
-            if port == cfg.terminal.port:  # the guard's own link holds it: never a second
+            if own:  # the guard's own link holds it: never a second
                 return Outcome(False, "probe-own-port", {"protocol": cfg.terminal.protocol})
             try:
                 trial = replace(cfg, "terminal", protocol=protocol, port=port)

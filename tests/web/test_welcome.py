@@ -104,3 +104,21 @@ def test_saving_needs_the_password_and_writes_the_answers(rig: Rig) -> None:
     bad = rig.post("/welcome", {**answers, "schedule.timezone": "Mars/Olympus",
                                 "confirm_password": PASSWORD})  # fmt: skip
     assert bad.status_code == 400 and "is not a time zone" in markup.unescape(bad.get_data(True))
+
+
+def test_a_port_under_another_name_is_the_guards_own(rig: Rig, tmp_path, monkeypatch) -> None:
+    """The adapter's stable name (/dev/serial/by-id/...) and /dev/ttyUSB0 are one device: the
+    probe asks through the guard's own link, never opens a second one on it."""
+    from pi_agent.web import control
+
+    opened: list[str] = []
+    monkeypatch.setattr(
+        control, "open_terminal", lambda cfg, **kw: opened.append(cfg.terminal.port)
+    )
+    alias = tmp_path / "usb-FTDI_FT232R-if00-port0"
+    alias.symlink_to(rig.cfg.terminal.port)
+    found = rig.control.probe("zvt", str(alias))
+    assert found.ok and found.key == "probe-ok", found
+    other = rig.control.probe("poslink", str(alias))
+    assert other == Outcome(False, "probe-own-port", {"protocol": "zvt"})
+    assert opened == []
