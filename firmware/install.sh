@@ -19,6 +19,16 @@ TMPFILES=/etc/tmpfiles.d/$NAME.conf
 MODULES=/etc/modules-load.d/$NAME.conf
 AVAHI_SERVICE=/etc/avahi/services/$NAME.service
 RTC_RULE=/etc/udev/rules.d/85-$NAME-rtc.rules
+GPIO_RULE=/etc/udev/rules.d/60-$NAME-gpio.rules
+# Debian's raspi-firmware writes config.txt and cmdline.txt anew at every kernel update,
+# from these files: there our settings have to live.
+RASPI_HOOK=/etc/kernel/postinst.d/z50-raspi-firmware
+RASPI_DEFAULTS=/etc/default/raspi-firmware
+RASPI_CUSTOM=/etc/default/raspi-firmware-custom
+# the read-only root (--overlay-root): the flag the initramfs looks for, and its scripts
+OVERLAY_FLAG=/etc/$NAME/overlay-root
+OVERLAY_SCRIPT=/etc/initramfs-tools/scripts/init-bottom/$NAME-overlay
+OVERLAY_HOOK=/etc/initramfs-tools/hooks/$NAME-overlay
 FIRSTBOOT_MARK=$STATE/firstboot
 BLOCK_BEGIN="# >>> settle-guard: I2C for the OLED and RTC, the UART for the terminal >>>"
 BLOCK_END="# <<< settle-guard <<<"
@@ -33,6 +43,7 @@ use_apt=1
 start=1
 rtc=0
 image=0
+overlay=0
 uninstall=0
 purge=0
 changes=0
@@ -58,6 +69,10 @@ and the service enabled and started.
                     or /boot on older systems)
   --image           building an image: the first boot clears web logins and sets the
                     hostname (settle-guard-firstboot.service)
+  --overlay-root    a read-only root: every write outside $STATE goes to RAM and
+                    is gone at the next boot ($STATE must be a filesystem of its
+                    own in /etc/fstab; settleguard.overlay=off on the kernel command
+                    line boots writable once, for updates)
   --uninstall       remove the service, unit files, venv, user and group
                     (keeps $STATE; Debian packages stay)
   --purge           with --uninstall: also remove $STATE (config and database)
@@ -90,6 +105,7 @@ while [ $# -gt 0 ]; do
         --no-start) start=0 ;;
         --rtc) rtc=1 ;;
         --image) image=1; start=0 ;;
+        --overlay-root) overlay=1 ;;
         --uninstall) uninstall=1 ;;
         --purge) purge=1 ;;
         -h | --help) usage; exit 0 ;;
@@ -127,6 +143,11 @@ if [ -z "$boot" ]; then
 fi
 on_pi=0
 [ -f "$boot/config.txt" ] && on_pi=1
+debian_raspi=0 # Debian's raspi-firmware (an image from Debian's archive), not Raspberry Pi OS
+if [ -x "$RASPI_HOOK" ] && [ -f "$RASPI_DEFAULTS" ]; then
+    debian_raspi=1
+    on_pi=1 # config.txt may only come with the kernel, after us
+fi
 
 # -- small idempotent helpers: each says what it changed and counts it
 
@@ -326,9 +347,85 @@ EOF
         say "no $boot/config.txt: not a Raspberry Pi, boot settings left alone"
         return 0
     fi
-    boot_config
-    boot_cmdline
+    if [ "$debian_raspi" -eq 1 ]; then
+        raspi_firmware_settings
+    else
+        boot_config
+        boot_cmdline
+    fi
+    # Debian's udev gives the GPIO chip to root alone (Raspberry Pi OS has a rule of its own)
+    write_file "$GPIO_RULE" 644 <<'EOF'
+# SettleGuard: the GPIO chip (light, buzzer, button) for the gpio group
+SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"
+EOF
     rtc_clock
+}
+
+# The lines of our config.txt block (after [all]).
+config_lines() {
+    printf 'dtparam=i2c_arm=on\nenable_uart=1\n'
+    [ "$rtc" -eq 0 ] || printf 'dtoverlay=i2c-rtc,ds3231\n'
+}
+
+raspi_firmware_settings() {
+    local custom consoles before=$changes
+    # our block in raspi-firmware-custom (appended to every config.txt it writes)
+    custom=""
+    [ ! -f "$RASPI_CUSTOM" ] || custom="$(strip_block "$RASPI_CUSTOM")"
+    custom+="${custom:+$'\n'}$BLOCK_BEGIN"$'\n[all]\n'"$(config_lines)"$'\n'"$BLOCK_END"
+    printf '%s\n' "$custom" | write_file "$RASPI_CUSTOM" 644
+    # consoles: the screen only; the UART is the terminal's (raspi-firmware's "auto" puts a
+    # console on it)
+    consoles="$(sed -n 's/^CONSOLES=//p' "$RASPI_DEFAULTS" | tail -n 1)"
+    if [ "$consoles" != '"tty0"' ]; then
+        sed '/^CONSOLES=/d' "$RASPI_DEFAULTS" >"$RASPI_DEFAULTS.new"
+        echo 'CONSOLES="tty0"' >>"$RASPI_DEFAULTS.new"
+        cat "$RASPI_DEFAULTS.new" >"$RASPI_DEFAULTS"
+        rm -f "$RASPI_DEFAULTS.new"
+        changed "$RASPI_DEFAULTS: no serial console (the UART is the terminal's now)"
+    fi
+    if [ "$changes" -eq "$before" ] && [ -f "$boot/config.txt" ]; then
+        say "$boot/config.txt: I2C and UART on, no serial console (raspi-firmware)"
+        return 0
+    fi
+    if compgen -G '/boot/vmlinuz-*' >/dev/null && compgen -G '/boot/initrd.img-*' >/dev/null; then
+        DEB_MAINT_PARAMS=configure "$RASPI_HOOK"
+        changed "$boot/config.txt and cmdline.txt written anew by raspi-firmware"
+    else
+        say "no kernel yet: raspi-firmware writes config.txt with these settings when it comes"
+    fi
+}
+
+overlay_root() {
+    step "read-only root"
+    local before=$changes
+    if [ "$overlay" -eq 0 ]; then
+        if [ -e "$OVERLAY_FLAG" ]; then
+            remove_path "$OVERLAY_FLAG"
+            say "the root is writable from the next boot on"
+        fi
+        return 0
+    fi
+    # without its own filesystem the guard's state would be in RAM and lost at each boot
+    awk -v d="$STATE" '$1 !~ /^#/ && $2 == d { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null ||
+        die "--overlay-root: $STATE is not a filesystem of its own in /etc/fstab (its state would be lost at every boot)"
+    install_file "$HERE/overlay/init-bottom.sh" "$OVERLAY_SCRIPT" 755
+    install_file "$HERE/overlay/hook.sh" "$OVERLAY_HOOK" 755
+    mkdir -p "$(dirname "$OVERLAY_FLAG")"
+    if [ ! -e "$OVERLAY_FLAG" ]; then
+        echo "# SettleGuard: read-only root (install.sh --overlay-root)" >"$OVERLAY_FLAG"
+        changed "read-only root from the next boot on (writes outside $STATE go to RAM)"
+    fi
+    [ "$changes" -eq "$before" ] || initramfs_refresh
+}
+
+initramfs_refresh() { # the overlay's scripts must be in the initramfs that boots
+    if command -v update-initramfs >/dev/null && compgen -G '/boot/initrd.img-*' >/dev/null; then
+        update-initramfs -u -k all >/dev/null
+        say "initramfs updated"
+    else
+        say "no initramfs yet: the kernel's package makes it with the overlay in it"
+    fi
 }
 
 rtc_clock() {
@@ -432,6 +529,7 @@ do_install() {
     service_user
     state_and_config
     boot_settings
+    overlay_root
     network_name
     service_units
     echo
@@ -461,8 +559,15 @@ do_uninstall() {
     remove_path "$TMPFILES"
     remove_path "$MODULES"
     remove_path "$RTC_RULE"
+    remove_path "$GPIO_RULE"
     remove_path "$AVAHI_SERVICE"
     remove_path "$PREFIX"
+    remove_path "$OVERLAY_FLAG"
+    if [ -e "$OVERLAY_SCRIPT" ] || [ -e "$OVERLAY_HOOK" ]; then
+        remove_path "$OVERLAY_SCRIPT"
+        remove_path "$OVERLAY_HOOK"
+        initramfs_refresh
+    fi
     if systemd_running; then
         systemctl daemon-reload
     fi
@@ -474,7 +579,13 @@ do_uninstall() {
         groupdel "$NAME"
         changed "removed group $NAME"
     fi
-    if [ "$on_pi" -eq 1 ] && grep -qxF "$BLOCK_BEGIN" "$boot/config.txt"; then
+    if [ -f "$RASPI_CUSTOM" ] && grep -qxF "$BLOCK_BEGIN" "$RASPI_CUSTOM"; then
+        strip_block "$RASPI_CUSTOM" >"$RASPI_CUSTOM.new"
+        cat "$RASPI_CUSTOM.new" >"$RASPI_CUSTOM"
+        rm -f "$RASPI_CUSTOM.new"
+        changed "$RASPI_CUSTOM: our I2C/UART lines removed (config.txt follows at the next kernel update)"
+    fi
+    if [ "$debian_raspi" -eq 0 ] && [ "$on_pi" -eq 1 ] && grep -qxF "$BLOCK_BEGIN" "$boot/config.txt"; then
         local rest
         rest="$(strip_block "$boot/config.txt")"
         printf '%s\n' "$rest" >"$boot/config.txt"

@@ -33,26 +33,15 @@ fail() {
     echo "test-install: FAILED: $*" >&2
     exit 1
 }
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
-
-mounted_under_root() { awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts; }
+# shellcheck disable=SC2034 # me and keep are chroot.sh's
+me=test-install keep="${KEEP_ROOTFS:-0}"
+# shellcheck source=firmware/chroot.sh disable=SC1091
+. "$HERE/chroot.sh"
 
 cleanup() {
-    local status=$? m
+    local status=$?
     [ -z "$sim_pid" ] || kill "$sim_pid" 2>/dev/null || true
-    # innermost first; a lazy unmount if something still holds a mount
-    for m in $(mounted_under_root | sort -r); do
-        umount "$m" 2>/dev/null || umount -l "$m" || true
-    done
-    if [ -n "$(mounted_under_root)" ]; then
-        # never rm -rf a tree with the host's /dev bound into it
-        echo "test-install: still mounted under $root, not removed:" >&2
-        mounted_under_root >&2
-    elif [ "${KEEP_ROOTFS:-0}" = 1 ]; then
-        echo "test-install: rootfs kept at $root"
-    else
-        rm -rf "$work"
-    fi
+    unmount_and_remove
     exit "$status"
 }
 trap cleanup EXIT INT TERM
@@ -62,20 +51,8 @@ debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log
     { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
 phase "debootstrap bookworm minbase"
 
-api_mounts() { # what a chroot needs of the kernel; systemd-nspawn brings its own
-    mount -t proc proc "$root/proc"
-    mount -t sysfs sysfs "$root/sys"
-    mount --bind /dev "$root/dev"
-    mount --bind /dev/pts "$root/dev/pts"
-}
-api_umounts() {
-    local m
-    for m in /dev/pts /dev /sys /proc; do umount "$root$m"; done
-}
 api_mounts
-# no daemon starts from a package's postinst inside the chroot (the Debian way for chroots)
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
+no_daemons
 # a stand-in Raspberry Pi boot partition, to see config.txt and cmdline.txt edited once
 mkdir -p "$work/boot"
 printf '# stock\n[pi4]\narm_boost=1\n\n[all]\n' >"$work/boot/config.txt"
@@ -85,9 +62,7 @@ mount --bind "$work/boot" "$root/boot/firmware"
 
 # -- the repository and its wheels, built here on the host
 mkdir -p "$root$SRC"
-git -C "$REPO" ls-files -z --cached --others --exclude-standard |
-    tar -C "$REPO" --create --null --no-recursion --ignore-failed-read --files-from=- -f - |
-    tar -x -C "$root$SRC"
+copy_repository "$REPO" "$root$SRC"
 bash "$REPO/firmware/build-wheels.sh" "$root$SRC/firmware/wheels" >"$work/wheels.log" 2>&1 ||
     { tail -n 20 "$work/wheels.log" >&2; fail "building wheels"; }
 phase "repository and wheels copied in"
@@ -112,7 +87,7 @@ touched="$(find "$root/etc" "$root/opt" "$root/var/lib/settle-guard" "$work/boot
 for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
     /etc/systemd/system/multi-user.target.wants/settle-guard.service \
     /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf "$SG" \
-    /etc/udev/rules.d/85-settle-guard-rtc.rules /sbin/hwclock; do
+    /etc/udev/rules.d/85-settle-guard-rtc.rules /etc/udev/rules.d/60-settle-guard-gpio.rules /sbin/hwclock; do
     there "$f" || fail "missing $f"
 done
 groups="$(in_root id -nG settle-guard)"
@@ -228,7 +203,7 @@ in_root bash "$SRC/firmware/install.sh" --uninstall
 for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-guard-firstboot.service \
     /etc/systemd/system/multi-user.target.wants/settle-guard.service \
     /etc/sysusers.d/settle-guard.conf /etc/tmpfiles.d/settle-guard.conf /opt/settle-guard \
-    /etc/udev/rules.d/85-settle-guard-rtc.rules; do
+    /etc/udev/rules.d/85-settle-guard-rtc.rules /etc/udev/rules.d/60-settle-guard-gpio.rules; do
     ! there "$f" || fail "left behind: $f"
 done
 ! in_root getent passwd settle-guard >/dev/null || fail "user settle-guard left behind"

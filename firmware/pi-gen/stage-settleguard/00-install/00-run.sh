@@ -1,6 +1,7 @@
 #!/bin/bash -e
 # pi-gen sub-stage: copy SettleGuard into the image, build its wheels there (the image's own
-# Python and architecture, under qemu) and run install.sh in the chroot. Nothing is started:
+# Python and architecture, under qemu) and run install.sh in the chroot, through the steps
+# `make image` runs too (firmware/image/steps.sh). Nothing is started:
 # the service and the first-boot unit are enabled for the card's first boot.
 #
 # The repository is the one this stage lives in (firmware/pi-gen/stage-settleguard), or
@@ -21,11 +22,9 @@ tar -C "${src}" --exclude=.git --exclude=.venv --exclude=./firmware/wheels --exc
 	--exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache --exclude=.hypothesis \
 	--exclude=.ruff_cache --exclude=demo-out --exclude=.benchmarks -cf - . | tar -C "${dest}" -xf -
 
+# the same steps as `make image` (firmware/image/steps.sh): wheels, then install.sh --image
 on_chroot <<CHROOT
-set -e
-apt-get install -y --no-install-recommends python3-venv
-bash /opt/settle-guard-src/firmware/build-wheels.sh /opt/settle-guard-src/firmware/wheels
-bash /opt/settle-guard-src/firmware/install.sh --image --no-start ${SETTLE_GUARD_OPTS:-}
+bash /opt/settle-guard-src/firmware/image/steps.sh /opt/settle-guard-src ${SETTLE_GUARD_OPTS:-}
 CHROOT
 
 # install.sh copied what the image keeps (venv, units, firstboot.sh); the sources go

@@ -1,0 +1,11 @@
+#!/bin/sh
+# initramfs-tools hook (install.sh --overlay-root): the overlay filesystem's module in the
+# initramfs, for SettleGuard's read-only root (scripts/init-bottom/settle-guard-overlay).
+PREREQ=""
+prereqs() { echo "$PREREQ"; }
+case "$1" in
+    prereqs) prereqs; exit 0 ;;
+esac
+# shellcheck disable=SC1091 # initramfs-tools' own
+. /usr/share/initramfs-tools/hook-functions
+manual_add_modules overlay
