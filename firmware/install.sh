@@ -144,7 +144,8 @@ fi
 on_pi=0
 [ -f "$boot/config.txt" ] && on_pi=1
 debian_raspi=0 # Debian's raspi-firmware (an image from Debian's archive), not Raspberry Pi OS
-if [ -x "$RASPI_HOOK" ] && [ -f "$RASPI_DEFAULTS" ]; then
+# (an image build writes the defaults before the package comes, with the kernel, last)
+if [ -f "$RASPI_DEFAULTS" ]; then
     debian_raspi=1
     on_pi=1 # config.txt may only come with the kernel, after us
 fi
@@ -388,7 +389,8 @@ raspi_firmware_settings() {
         say "$boot/config.txt: I2C and UART on, no serial console (raspi-firmware)"
         return 0
     fi
-    if compgen -G '/boot/vmlinuz-*' >/dev/null && compgen -G '/boot/initrd.img-*' >/dev/null; then
+    if [ -x "$RASPI_HOOK" ] && compgen -G '/boot/vmlinuz-*' >/dev/null &&
+        compgen -G '/boot/initrd.img-*' >/dev/null; then
         DEB_MAINT_PARAMS=configure "$RASPI_HOOK"
         changed "$boot/config.txt and cmdline.txt written anew by raspi-firmware"
     else

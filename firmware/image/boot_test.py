@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 SECTOR = 512
 BOOT_TIMEOUT = 900.0  # seconds to READY under emulation (a Pi takes well under a minute)
 READY = re.compile(r"Started settle-guard\.service|Started SettleGuard card terminal")
-SETUP_CODE = re.compile(r"the web page's setup code is (\d+)")
+SETUP_CODE = re.compile(r"the web page's setup code is (\d[\d ]*\d)")
 PASSWORD = secrets.token_urlsafe(12)  # made anew each run: no password is fixed anywhere
 
 
@@ -324,7 +325,7 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
         with step("boot to the service's READY", times):
             machine.console.wait(READY, BOOT_TIMEOUT)
         with step("the setup code (no OLED here: the guard logs it)", times):
-            code = machine.console.wait(SETUP_CODE, 120).group(1)
+            code = machine.console.wait(SETUP_CODE, 120).group(1).replace(" ", "")
         with step("the page answers", times):
             wait_for("the page", page.answers, 300)
         with step("setup code taken, password set", times):
@@ -342,18 +343,18 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
                 raise Failed("no API token made")
             page.token = m.group(1).strip()
             wait_for("the batch of 12.50", lambda: batch_is(page, 1, 1250), 300, 2)
-            say(f"  terminal on {port_path}: {page.status()['terminal'].get('condition')}")
-        eod = re.compile(r"End of Day: settled")
+            say(f"  terminal on {port_path}: {page.status()['terminal']}")
+        eod = re.compile(r"End-of-Day: settled")
         with step("a settlement from the page, verified", times):
             settle(page)
-            sim.out.wait(re.compile(r"End of Day: settled 1 receipts, 12\.50"), 300)
+            sim.out.wait(re.compile(r"End-of-Day: settled 1 receipts, 12\.50"), 300)
             wait_for("the settlement verified", lambda: settled(page, 1250), 300, 2)
         with step("power cut while the terminal closes the next batch", times):
             sim.control("sale 7.30")
             wait_for("the batch of 7.30", lambda: batch_is(page, 1, 730), 300, 2)
             mark = sim.out.mark()
             settle(page)
-            sim.out.wait(re.compile(r"End of Day: settled 1 receipts, 7\.30"), 300, since=mark)
+            sim.out.wait(re.compile(r"End-of-Day: settled 1 receipts, 7\.30"), 300, since=mark)
             machine.power_cut()  # the terminal has closed the batch; the guard may not know
         machine = Machine(disk, boot, terminal=sim.link, port=port, log=log, label="boot 2")
         with step("reboot to READY", times):
@@ -365,6 +366,8 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
             time.sleep(30)  # a few more polls: a second end-of-day would come now
             if (n := sim.out.count(eod)) != 2:
                 raise Failed(f"{n} end-of-days for 2 batches")
+            if (n := len(settlements_of(page, 730))) != 1:
+                raise Failed(f"the journal has {n} settlements of the 7.30 batch")
             r = page.post("/login", {"password": PASSWORD}, "/login")
             if "/login" in r.url:
                 raise Failed("the password set before the reboot does not log in")
@@ -403,18 +406,29 @@ def find_terminal(page: Page) -> str:
 
 def batch_is(page: Page, count: int, minor: int) -> bool:
     try:
-        batch = page.status()["batch"]
+        status = page.status()
     except (requests.RequestException, Failed):
         return False
-    return batch["count"] == count and batch["total_minor"] == minor
+    return (status["batch_count"], status["batch_total"]) == (count, minor)
+
+
+def settlements_of(page: Page, minor: int) -> list[dict[str, Any]]:
+    """The journal's successful settlements of a batch of `minor` units."""
+    r = page.http.get(page.base + "/api/v1/history/settlements", timeout=60,
+                      headers={"Authorization": f"Bearer {page.token}"})  # fmt: skip
+    if r.status_code != 200:
+        return []
+    amount = re.compile(rf"total_minor\W+{minor}\b")
+    return [row for row in r.json()["settlements"]
+            if row.get("state") == "ok" and amount.search(json.dumps(row))]  # fmt: skip
 
 
 def settled(page: Page, minor: int, any_state: bool = False) -> bool:
     try:
-        last = page.status()["last_settlement"]
-    except (requests.RequestException, Failed):
+        rows = settlements_of(page, minor)
+    except requests.RequestException:
         return False
-    return bool(last and last["total_minor"] == minor and (any_state or last["verified"]))
+    return any(any_state or row.get("verified") for row in rows)
 
 
 def settle(page: Page) -> None:
