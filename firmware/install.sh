@@ -28,6 +28,7 @@ RASPI_CUSTOM=/etc/default/raspi-firmware-custom
 # the read-only root (--overlay-root): the flag the initramfs looks for, and its scripts
 OVERLAY_FLAG=/etc/$NAME/overlay-root
 OVERLAY_SCRIPT=/etc/initramfs-tools/scripts/init-bottom/$NAME-overlay
+OVERLAY_PREMOUNT=/etc/initramfs-tools/scripts/init-premount/$NAME-overlay
 OVERLAY_HOOK=/etc/initramfs-tools/hooks/$NAME-overlay
 FIRSTBOOT_MARK=$STATE/firstboot
 BLOCK_BEGIN="# >>> settle-guard: I2C for the OLED and RTC, the UART for the terminal >>>"
@@ -411,6 +412,7 @@ overlay_root() {
     # without its own filesystem the guard's state would be in RAM and lost at each boot
     awk -v d="$STATE" '$1 !~ /^#/ && $2 == d { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null ||
         die "--overlay-root: $STATE is not a filesystem of its own in /etc/fstab (its state would be lost at every boot)"
+    install_file "$HERE/overlay/init-premount.sh" "$OVERLAY_PREMOUNT" 755
     install_file "$HERE/overlay/init-bottom.sh" "$OVERLAY_SCRIPT" 755
     install_file "$HERE/overlay/hook.sh" "$OVERLAY_HOOK" 755
     mkdir -p "$(dirname "$OVERLAY_FLAG")"
@@ -566,6 +568,7 @@ do_uninstall() {
     remove_path "$PREFIX"
     remove_path "$OVERLAY_FLAG"
     if [ -e "$OVERLAY_SCRIPT" ] || [ -e "$OVERLAY_HOOK" ]; then
+        remove_path "$OVERLAY_PREMOUNT"
         remove_path "$OVERLAY_SCRIPT"
         remove_path "$OVERLAY_HOOK"
         initramfs_refresh

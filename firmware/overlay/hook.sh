@@ -9,3 +9,8 @@ esac
 # shellcheck disable=SC1091 # initramfs-tools' own
 . /usr/share/initramfs-tools/hook-functions
 manual_add_modules overlay
+# the flag, for init-premount (the root is not mounted yet when it runs)
+if [ -e /etc/settle-guard/overlay-root ]; then
+    # shellcheck disable=SC2154 # DESTDIR comes from mkinitramfs
+    cp /etc/settle-guard/overlay-root "${DESTDIR}/conf/settle-guard-overlay"
+fi

@@ -32,7 +32,10 @@ fail() { # the root stays as it is: a guard that boots beats one that does not
 }
 modprobe overlay 2>/dev/null || grep -qw overlay /proc/filesystems || fail "no overlay filesystem"
 mkdir -p /run/settle-guard-root/lower /run/settle-guard-root/ram
-mount -o remount,ro "${rootmnt}" || fail "cannot make the root read-only"
+# init-premount had it mounted read-only; remount only if something mounted it writable
+if ! awk -v m="${rootmnt}" '$2 == m && $4 ~ /^ro(,|$)/ { found = 1 } END { exit !found }' /proc/mounts; then
+    mount -o remount,ro "${rootmnt}" || fail "cannot make the root read-only"
+fi
 mount -t tmpfs -o mode=0755,size=25% settle-guard-ram /run/settle-guard-root/ram || fail "no tmpfs"
 mkdir -p /run/settle-guard-root/ram/upper /run/settle-guard-root/ram/work
 mount -o move "${rootmnt}" /run/settle-guard-root/lower || fail "cannot move the root"
