@@ -79,8 +79,10 @@ class Rig:
                              backoff=(0.05, 0.2))
         )  # fmt: skip
         assert self.terminal.wait_connected(5)
+        # The loop owns its connection, as in the service; the test thread writes and
+        # reads through its own, so the two never share a transaction.
+        self.agent = Agent(cfg, self.clock, self.terminal, Store(cfg.store.path))
         self.store = Store(cfg.store.path)
-        self.agent = Agent(cfg, self.clock, self.terminal, self.store)
         self.panel = Panel.from_config(cfg, on_ack=self.agent.acknowledge,
                                        on_settle=self.agent.request_settle)  # fmt: skip
         self.agent.panel = self.panel
@@ -127,6 +129,7 @@ class Rig:
         self.agent.stop()
         self.panel.close()
         self.terminal.close()
+        self.agent.store.close()
         self.store.close()
         self.auth.close()
         self.sim.stop()
