@@ -30,19 +30,27 @@ fail() { # the root stays as it is: a guard that boots beats one that does not
     log_failure_msg "settle-guard: $1: root stays writable"
     exit 0
 }
-modprobe overlay 2>/dev/null || grep -qw overlay /proc/filesystems || fail "no overlay filesystem"
-mkdir -p /run/settle-guard-root/lower /run/settle-guard-root/ram
+# Only the shell and klibc's tools are certain here (Debian's initramfs has no busybox
+# unless it is installed): no awk or grep, and klibc's mount wants device and folder.
+root_dev="" root_opts=""
+while read -r dev mnt _type opts _rest; do
+    if [ "${mnt}" = "${rootmnt}" ]; then root_dev="${dev}" root_opts="${opts}"; fi
+done </proc/mounts
+[ -n "${root_dev}" ] || fail "the root is not mounted"
 # init-premount had it mounted read-only; remount only if something mounted it writable
-if ! awk -v m="${rootmnt}" '$2 == m && $4 ~ /^ro(,|$)/ { found = 1 } END { exit !found }' /proc/mounts; then
-    mount -o remount,ro "${rootmnt}" || fail "cannot make the root read-only"
-fi
+case "${root_opts}," in
+    ro,*) ;;
+    *) mount -o remount,ro "${root_dev}" "${rootmnt}" || fail "cannot make the root read-only" ;;
+esac
+modprobe -q overlay || true # built in, or the mount below says so
+mkdir -p /run/settle-guard-root/lower /run/settle-guard-root/ram
 mount -t tmpfs -o mode=0755,size=25% settle-guard-ram /run/settle-guard-root/ram || fail "no tmpfs"
 mkdir -p /run/settle-guard-root/ram/upper /run/settle-guard-root/ram/work
 mount -o move "${rootmnt}" /run/settle-guard-root/lower || fail "cannot move the root"
 if ! mount -t overlay -o lowerdir=/run/settle-guard-root/lower,upperdir=/run/settle-guard-root/ram/upper,workdir=/run/settle-guard-root/ram/work \
     settle-guard-root "${rootmnt}"; then
     mount -o move /run/settle-guard-root/lower "${rootmnt}"
-    mount -o remount,rw "${rootmnt}"
+    mount -o remount,rw "${root_dev}" "${rootmnt}"
     fail "overlay mount failed"
 fi
 # the root's own fstab line would remount the overlay: the read-only disk stays under it
