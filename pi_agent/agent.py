@@ -575,7 +575,8 @@ class Agent:
         self.stopped.set()
 
     def stop(self) -> None:
-        sd_notify("STOPPING=1")
+        # No STOPPING=1 here: a guard rebuilt with a new config stops its agent while the
+        # process goes on; the service tells systemd (run_service).
         if self._watchdog is not None:
             self._watchdog.stop()
         if self._scheduler is not None:

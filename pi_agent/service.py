@@ -18,6 +18,7 @@ from .clock import Clock, FastClock, SystemClock
 from .notify.deliver import Deliverer
 from .store import Store
 from .terminal import Terminal, open_terminal
+from .watchdog import sd_notify
 
 log = logging.getLogger("settle-guard")
 BOOT_RESET_SECONDS = 5.0  # hold the button this long at start to reset the web password
@@ -153,10 +154,12 @@ def run_service(path: str | None, *, fast: float | None = None, log_level: str =
             reloading.clear()
             cfg = config.load_or_report(path) or cfg
             log.info("configuration changed: restarting the guard with it")
+            sd_notify("RELOADING=1")  # the new guard's first poll says READY=1 again
             guard.stop()
             guard = Guard.build(cfg, clock, fast)
     finally:
         log.info("stopping")
+        sd_notify("STOPPING=1")
         guard.stop()
         web.stop()
     return 0

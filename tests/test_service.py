@@ -21,8 +21,8 @@ from pi_agent.sim import SimServer, SimTerminal
 CLI = [sys.executable, "-m", "pi_agent"]
 
 
-def start(cfg_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
+def start(cfg_path: Path, **env_extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock", **env_extra}
     return subprocess.Popen(
         [*CLI, "run", "--config", str(cfg_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

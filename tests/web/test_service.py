@@ -19,6 +19,7 @@ from pi_agent.sim import SimServer, SimTerminal
 
 from ..test_service import loopback_port as free_port
 from ..test_service import readings, start
+from ..test_watchdog import FakeSystemd
 from .conftest import PASSWORD
 from .test_routes import form_fields
 
@@ -76,7 +77,8 @@ def test_the_service_serves_the_page_and_applies_a_saved_config(tmp_path: Path) 
                               input=f"{PASSWORD}\n{PASSWORD}\n", text=True,
                               capture_output=True, timeout=60, check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        proc = start(path)
+        systemd = FakeSystemd(tmp_path / "notify")
+        proc = start(path, NOTIFY_SOCKET=str(tmp_path / "notify"))
         try:
             browser = Browser(f"http://127.0.0.1:{port}")
 
@@ -98,8 +100,14 @@ def test_the_service_serves_the_page_and_applies_a_saved_config(tmp_path: Path) 
                             == "23:40")  # fmt: skip
             assert wait_for(lambda: "23:40" in browser.get("/"))  # the rebuilt guard's cutoff
             assert "Configuration" in browser.get("/config")  # the same session goes on
+            assert wait_for(lambda: systemd.messages.count("READY=1") == 2)
         finally:
             err = stop(proc) if proc.poll() is None else proc.communicate()[1]
+            systemd.close()
+    # systemd hears a reload, not a stop: STOPPING=1 would make it wait for the process to
+    # end and kill it after TimeoutStopSec, though it goes on guarding.
+    told = [m for m in systemd.messages if m != "WATCHDOG=1"]
+    assert told == ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"], told
     assert "configuration changed: restarting the guard" in err, err
     assert f"web page on http://127.0.0.1:{port}/" in err
     assert "Traceback" not in err and PASSWORD not in err
