@@ -2,7 +2,19 @@
 # shellcheck disable=SC2154 # root, work, me and keep are the sourcing script's
 # A Debian root in a folder, worked on with chroot: sourced by test-install.sh and
 # image/build.sh, which set $root (the folder), $work (what cleanup removes), $me (the
-# name in messages) and $keep (1: leave $work for a look afterwards).
+# name in messages) and $keep (1: leave $work for a look afterwards). Gives them phase
+# (a timed step) and fail.
+
+phase_start=$SECONDS
+phase() { # a step done: its name and its time since the last one
+    printf '%s: %-46s %4d s\n' "$me" "$1" $((SECONDS - phase_start))
+    phase_start=$SECONDS
+}
+
+fail() {
+    echo "$me: FAILED: $*" >&2
+    exit 1
+}
 
 in_root() {
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \

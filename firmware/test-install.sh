@@ -22,17 +22,7 @@ root="$work/root"
 sim_pid=""
 host_name="$(hostname)"
 t0=$SECONDS
-phase_start=$SECONDS
-
-phase() {
-    printf 'test-install: %-44s %4d s\n' "$1" $((SECONDS - phase_start))
-    phase_start=$SECONDS
-}
 there() { [ -e "$root$1" ] || [ -L "$root$1" ]; } # a link may point into the rootfs
-fail() {
-    echo "test-install: FAILED: $*" >&2
-    exit 1
-}
 # shellcheck disable=SC2034 # me and keep are chroot.sh's
 me=test-install keep="${KEEP_ROOTFS:-0}"
 # shellcheck source=firmware/chroot.sh disable=SC1091

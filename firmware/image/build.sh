@@ -46,15 +46,6 @@ case "$OVERLAY" in 0 | 1) ;; *) echo "image: OVERLAY=$OVERLAY: use 0 or 1" >&2; 
 work="$(mktemp -d "${TMPDIR:-/var/tmp}/settleguard-image.XXXXXX")"
 root="$work/root"
 t0=$SECONDS
-phase_start=$SECONDS
-phase() {
-    printf 'image: %-46s %4d s\n' "$1" $((SECONDS - phase_start))
-    phase_start=$SECONDS
-}
-fail() {
-    echo "image: FAILED: $*" >&2
-    exit 1
-}
 # shellcheck disable=SC2034 # me and keep are chroot.sh's
 me=image keep="${KEEP:-0}"
 # shellcheck source=firmware/chroot.sh disable=SC1091
