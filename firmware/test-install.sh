@@ -130,7 +130,17 @@ done
 [ "$(cat "$root/etc/hostname")" = settleguard ] || fail "firstboot did not set the hostname"
 in_root /opt/settle-guard/firstboot.sh | grep -q "nothing to do" || fail "firstboot ran twice"
 [ "$(hostname)" = "$host_name" ] || fail "firstboot in a chroot renamed this machine to $(hostname)"
-phase "firstboot in the chroot"
+# the card's reset: a file on the firmware partition clears the page's logins, once
+touch "$root/var/lib/settle-guard/web.db" "$work/boot/settleguard-reset.txt"
+said="$(in_root /opt/settle-guard/firstboot.sh)" # all of it: grep -q would cut it short
+grep -q "password and API tokens cleared" <<<"$said" || fail "firstboot did not take the card's reset file"
+[ ! -e "$root/var/lib/settle-guard/web.db" ] || fail "the card's reset left web.db"
+[ ! -e "$work/boot/settleguard-reset.txt" ] || fail "the card's reset file stayed (a reset at every boot)"
+touch "$root/var/lib/settle-guard/web.db"
+in_root /opt/settle-guard/firstboot.sh | grep -q "nothing to do" || fail "firstboot without a reset file"
+[ -e "$root/var/lib/settle-guard/web.db" ] || fail "firstboot removed web.db without a reset file"
+rm "$root/var/lib/settle-guard/web.db"
+phase "firstboot in the chroot, the card's reset"
 
 # -- a real boot (systemd-nspawn, loopback only): the first-boot unit runs before the
 # service, the service runs as its user and reports READY, the page answers on 8080

@@ -122,6 +122,20 @@ def boot_files(disk: Path, boot: tuple[int, int], into: Path) -> tuple[Path, Pat
     return into / wanted["vmlinuz-"], into / wanted["initrd.img-"], " ".join(cmdline)
 
 
+def boot_partition_names(disk: Path, boot: tuple[int, int]) -> set[str]:
+    found = subprocess.run(["mdir", "-b", "-i", f"{disk}@@{boot[0]}", "::/"], check=True,
+                           capture_output=True, text=True).stdout.split()  # fmt: skip
+    return {n.removeprefix("::/").lower() for n in found}
+
+
+def put_on_boot_partition(disk: Path, boot: tuple[int, int], name: str, text: str) -> None:
+    """What a PC does to the card's firmware partition (mtools, no mount)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write(text)
+        f.flush()
+        subprocess.run(["mcopy", "-i", f"{disk}@@{boot[0]}", f.name, f"::/{name}"], check=True)
+
+
 # -- the simulator and the machine ------------------------------------------------------------
 
 
@@ -213,7 +227,7 @@ class Machine:
             "-drive", f"file={disk},format=raw,if=none,id=disk",
             "-device", "virtio-blk-pci,drive=disk",
             "-netdev", f"user,id=net,hostfwd=tcp:127.0.0.1:{port}-:8080",
-            "-device", "virtio-net-pci,netdev=net",
+            "-device", "virtio-net-pci,netdev=net,romfile=",  # no boot ROM: ipxe-qemu not needed
             "-device", "qemu-xhci,id=usb",
             "-chardev", f"serial,id=terminal,path={terminal.resolve()}",
             "-device", "usb-serial,bus=usb.0,chardev=terminal",
@@ -320,8 +334,12 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
     port = free_port()
     page = Page(port)
     machine = None
+
+    def start(label: str) -> Machine:
+        return Machine(disk, boot, terminal=sim.link, port=port, log=log, label=label)
+
     try:
-        machine = Machine(disk, boot, terminal=sim.link, port=port, log=log, label="boot 1")
+        machine = start("boot 1")
         with step("boot to the service's READY", times):
             machine.console.wait(READY, BOOT_TIMEOUT)
         with step("the setup code (no OLED here: the guard logs it)", times):
@@ -356,7 +374,7 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
             settle(page)
             sim.out.wait(re.compile(r"End-of-Day: settled 1 receipts, 7\.30"), 300, since=mark)
             machine.power_cut()  # the terminal has closed the batch; the guard may not know
-        machine = Machine(disk, boot, terminal=sim.link, port=port, log=log, label="boot 2")
+        machine = start("boot 2")
         with step("reboot to READY", times):
             machine.console.wait(READY, BOOT_TIMEOUT)
             wait_for("the page", page.answers, 300)
@@ -377,11 +395,45 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
                 raise Failed("the root partition changed: the read-only root let a write through")
             if digest(disk, parts[2]) == state_before:
                 raise Failed("the state partition did not change: where did the guard write?")
+        with step("the card's reset file: the page asks for a new setup code", times):
+            reset_from_the_card(disk, parts[0], start, page)
     finally:
         if machine is not None and machine.alive():
             machine.power_cut()
         sim.stop()
     return times
+
+
+def reset_from_the_card(
+    disk: Path, firmware: tuple[int, int], start: Callable[[str], Machine], page: Page
+) -> None:
+    """A forgotten password, no button: settleguard-reset.txt put on the firmware partition
+    by a PC clears the page's logins at the next boot, once; the guard's state stays."""
+    put_on_boot_partition(disk, firmware, "settleguard-reset.txt", "reset\r\n")
+    machine = start("boot 3")
+    try:
+        machine.console.wait(READY, BOOT_TIMEOUT)
+        code = machine.console.wait(SETUP_CODE, 120).group(1).replace(" ", "")
+        wait_for("the page", page.answers, 300)
+        r = page.post("/login", {"password": PASSWORD}, "/login")
+        if "/login" not in r.url and "/setup" not in r.url:
+            raise Failed(f"the old password still logs in after the card's reset: {r.url}")
+        try:
+            page.status()
+        except Failed:
+            pass  # refused: the token went with the logins
+        else:
+            raise Failed("the API token made before still reads after the card's reset")
+        again = secrets.token_urlsafe(12)
+        r = page.post("/setup", {"code": code, "password": again, "again": again}, "/setup")
+        if r.url.endswith("/setup"):
+            raise Failed(f"the new setup code was not taken: {r.status_code} {r.url}")
+        if not re.search(r"7[.,]30", page.get("/history").text):
+            raise Failed("the guard's journal did not survive the card's reset")
+    finally:
+        machine.power_cut()
+    if "settleguard-reset.txt" in boot_partition_names(disk, firmware):
+        raise Failed("the reset file stayed on the card: every boot would clear the logins")
 
 
 def find_terminal(page: Page) -> str:
