@@ -156,7 +156,10 @@ cat >"$root/root/boot-check.sh" <<'CHECK'
 {
     for _ in $(seq 120); do systemctl is-active --quiet settle-guard && break; sleep 0.5; done
     echo "service: $(systemctl is-active settle-guard)"
-    echo "user: $(stat -c %U "/proc/$(systemctl show -p MainPID --value settle-guard)")"
+    pid="$(systemctl show -p MainPID --value settle-guard)"
+    echo "user: $(stat -c %U "/proc/$pid")"
+    # what gpiozero reads to know the Pi, as the service sees it (its own /proc)
+    if [ -r "/proc/$pid/root/proc/cpuinfo" ]; then echo "cpuinfo: seen"; else echo "cpuinfo: hidden"; fi
     echo "firstboot: $(systemctl show -p Result --value settle-guard-firstboot)"
     echo "hostname: $(hostname)"
     echo "state: $(ls /var/lib/settle-guard | tr '\n' ' ')"
@@ -190,6 +193,7 @@ out="$root/root/boot-check.out"
 sed 's/^/  boot: /' "$out"
 grep -qx "service: active" "$out" || fail "settle-guard.service is not active after boot"
 grep -qx "user: settle-guard" "$out" || fail "the service does not run as settle-guard"
+grep -qx "cpuinfo: seen" "$out" || fail "the service cannot read /proc/cpuinfo: gpiozero cannot tell the Pi"
 grep -qx "firstboot: success" "$out" || fail "the first-boot unit did not succeed"
 grep -qx "hostname: settleguard" "$out" || fail "the first boot did not set the hostname"
 grep -q "^page: [23]0[0-9]$" "$out" || fail "the web page does not answer on 8080"
