@@ -271,13 +271,31 @@ python_venv() {
         say "$(basename "$wheel") already installed"
         return 0
     fi
+    # eager: what the venv came with (Debian's setuptools) gives way to the pinned wheels too
     "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-index \
-        --find-links "$wheels" --upgrade "$wheel"
+        --find-links "$wheels" --upgrade --upgrade-strategy eager "$wheel"
     # the same version rebuilt (a developer's wheel) replaces the installed one too
     "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps \
         --force-reinstall "$wheel"
     echo "$sum" >"$stamp"
     changed "installed $(basename "$wheel") and its dependencies from $wheels"
+}
+
+gpio_library() {
+    # lgpio drives the pins through the kernel's GPIO chip: Raspberry Pi OS's python3-lgpio
+    # (the venv sees system packages), else the wheel build-lgpio.sh compiled (Debian)
+    local wheel
+    if "$VENV/bin/python" -c 'import lgpio' 2>/dev/null; then
+        return 0
+    fi
+    wheel="$(find "$wheels" -maxdepth 1 -name 'lgpio-*.whl' | sort -V | tail -n 1)"
+    if [ -z "$wheel" ]; then
+        [ "$on_pi" -eq 0 ] || say "no lgpio here: the light, buzzer and button will not be driven"
+        return 0
+    fi
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-index --no-deps "$wheel"
+    "$VENV/bin/python" -c 'import lgpio' || die "$(basename "$wheel") does not load"
+    changed "installed $(basename "$wheel") (the GPIO pins)"
 }
 
 service_user() {
@@ -530,6 +548,7 @@ do_install() {
     in_chroot && say "in a chroot: nothing is started, everything is enabled for the next boot"
     apt_packages
     python_venv
+    gpio_library
     service_user
     state_and_config
     boot_settings

@@ -80,6 +80,14 @@ for f in /etc/systemd/system/settle-guard.service /etc/systemd/system/settle-gua
     /etc/udev/rules.d/85-settle-guard-rtc.rules /etc/udev/rules.d/60-settle-guard-gpio.rules /sbin/hwclock; do
     there "$f" || fail "missing $f"
 done
+# the venv holds every pinned version (not what the venv came with, e.g. Debian's setuptools)
+norm() { # package names as pip compares them: lower case, - for _ and .
+    sed -E 'h; s/==.*//; y/ABCDEFGHIJKLMNOPQRSTUVWXYZ_./abcdefghijklmnopqrstuvwxyz--/; G; s/\n[^=]*==/==/'
+}
+in_root /opt/settle-guard/venv/bin/pip freeze --all --disable-pip-version-check | norm >"$work/freeze.txt"
+while read -r pin; do
+    grep -qxF "$pin" "$work/freeze.txt" || fail "the venv lacks $pin (has: $(grep "^${pin%%==*}==" "$work/freeze.txt"))"
+done < <(grep -Ev '^[[:space:]]*(#|$)' "$root$SRC/firmware/constraints.txt" | norm)
 groups="$(in_root id -nG settle-guard)"
 for g in dialout gpio i2c; do
     [[ " $groups " == *" $g "* ]] || fail "settle-guard is not in group $g (groups: $groups)"
