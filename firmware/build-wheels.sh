@@ -77,6 +77,12 @@ else
         exit 1
     fi
     rm -f "$requirements"
+    # the packages with no wheel for a Pi: their pinned sources, compiled in the image's root
+    if ! "${pip[@]}" download --quiet --no-deps --no-binary=:all: --require-hashes --dest "$out" \
+        --requirement "$here/source-builds.txt"; then
+        echo "build-wheels: a source in firmware/source-builds.txt could not be fetched, or its sha256 differs" >&2
+        exit 1
+    fi
 fi
 count="$(find "$out" -maxdepth 1 -name '*.whl' | wc -l)"
 size="$(du -sh "$out" | cut -f1)"

@@ -353,6 +353,10 @@ def walk(image_xz: Path, work: Path) -> list[tuple[str, float]]:
                 raise Failed(f"the setup code was not taken: {r.status_code} {r.url}")
         with step("first run finds the terminal on the USB adapter", times):
             port_path = find_terminal(page)
+        with step("the GPIO library loads (lgpio; QEMU is no Pi, so no pins)", times):
+            lgpio = machine.console.wait(re.compile(r"Falling back from lgpio: (.*)"), 120)
+            if "No module named" in lgpio.group(1):
+                raise Failed(f"lgpio is not in the image: {lgpio.group(1)}")
         with step("first poll shows the simulator's batch", times):
             r = page.post("/access/tokens", {"name": "image test", "scope": ["read"],
                                              "password": PASSWORD}, "/access")  # fmt: skip

@@ -100,6 +100,8 @@ steps_opt=()
 [ "$OVERLAY" = 0 ] || steps_opt=(--overlay-root)
 in_root bash "$src/firmware/image/steps.sh" "$src" "${steps_opt[@]}" >"$work/steps.log" 2>&1 ||
     { tail -n 40 "$work/steps.log" >&2; fail "steps.sh (install.sh)"; }
+in_root /opt/settle-guard/venv/bin/python -c 'import lgpio' ||
+    fail "lgpio does not load in the image: the light, buzzer and button would not be driven"
 phase "SettleGuard installed (steps.sh)"
 
 # -- the kernel and the Pi's firmware files: one initramfs, config.txt from our settings.

@@ -20,5 +20,12 @@ if ! compgen -G "$src/firmware/wheels/settle_guard-*.whl" >/dev/null; then
     bash "$src/firmware/build-wheels.sh" "$src/firmware/wheels"
 fi
 
+# 2b. lgpio (the light, buzzer and button through the kernel's GPIO chip): Raspberry Pi OS
+# packages it as python3-lgpio, Debian's archive does not, so it is compiled here
+if ! apt-cache show python3-lgpio >/dev/null 2>&1 &&
+    compgen -G "$src/firmware/wheels/lgpio-*.tar.gz" >/dev/null; then
+    bash "$src/firmware/build-lgpio.sh" "$src/firmware/wheels"
+fi
+
 # 3. the guard: nothing started, the first boot clears web logins and sets the hostname
 bash "$src/firmware/install.sh" --image --no-start --wheels "$src/firmware/wheels" "$@"
