@@ -12,23 +12,21 @@ source="$(find "$wheels" -maxdepth 1 -name 'lgpio-*.tar.gz' | sort -V | tail -n 
 setuptools="$(find "$wheels" -maxdepth 1 -name 'setuptools-*.whl' | sort -V | tail -n 1)"
 [ -n "$setuptools" ] || { echo "build-lgpio: no setuptools wheel in $wheels" >&2; exit 1; }
 
-tools=(gcc libc6-dev python3-dev swig)
-missing=()
-for package in "${tools[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
-done
+installed() { dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort; }
 build="$(mktemp -d)"
-cleanup() {
-    rm -rf "$build"
-    if [ ${#missing[@]} -gt 0 ]; then # only what this script brought
-        apt-get purge -y -qq --autoremove "${missing[@]}" >/dev/null
+installed >"$build/before"
+cleanup() { # exactly the packages this script brought (autoremove alone left binutils)
+    local brought
+    installed >"$build/after"
+    mapfile -t brought < <(comm -13 "$build/before" "$build/after")
+    if [ ${#brought[@]} -gt 0 ]; then
+        apt-get purge -y -qq "${brought[@]}" >/dev/null
     fi
+    rm -rf "$build"
 }
 trap cleanup EXIT
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends gcc libc6-dev python3-dev swig >/dev/null
 # a venv of its own: the pinned setuptools, no download (the build has no index to ask)
 python3 -m venv "$build/venv"
 "$build/venv/bin/pip" install --quiet --disable-pip-version-check --no-index "$setuptools"

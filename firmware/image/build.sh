@@ -87,6 +87,13 @@ no_daemons
 rm -f "$root/etc/resolv.conf"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 bash "$HERE/debian-system.sh" "$root" "$MIRROR" "$SUITE" || fail "the Debian system settings"
+# debootstrap took the release's versions; sources.list now has the security archive and
+# bookworm-updates, so the card ships with their fixes (and the kernel below comes from them)
+{ in_root apt-get update -qq &&
+    in_root apt-get dist-upgrade -y -qq -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold; } >"$work/upgrade.log" 2>&1 ||
+    { tail -n 30 "$work/upgrade.log" >&2; fail "the security updates"; }
+phase "security and point-release updates"
 
 # -- SettleGuard: the repository and its wheels for arm64, then the shared steps
 src=/opt/settle-guard-src
