@@ -236,13 +236,13 @@ apt_packages() {
     if [ "$use_apt" -eq 1 ] && { [ "${#missing[@]}" -gt 0 ] || ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; }; then
         apt-get update -qq
     fi
-    # lgpio drives the pins on Bookworm; Raspberry Pi OS has it, plain Debian does not (and
-    # needs none: gpiozero falls back to mock pins where there is no GPIO).
+    # lgpio drives the pins on Bookworm; Raspberry Pi OS has it, plain Debian does not (an
+    # lgpio wheel in the wheels folder stands in: gpio_library; off a Pi, mock pins).
     if ! installed python3-lgpio; then
         if apt-cache show python3-lgpio >/dev/null 2>&1; then
             missing+=(python3-lgpio)
         else
-            say "python3-lgpio is not in this system's archive: fine off a Pi (mock pins)"
+            say "python3-lgpio is not in this system's archive (an lgpio wheel may stand in)"
         fi
     fi
     if [ "${#missing[@]}" -eq 0 ]; then
