@@ -64,19 +64,15 @@ if [ -z "$arch" ]; then
 else
     echo "build-wheels: SettleGuard and its dependencies for $arch (Python 3.11) into $out"
     "${pip[@]}" wheel --quiet --no-deps --wheel-dir "$out" "$repo"
-    requirements="$(mktemp)"
     # the pins are the requirements: every one of them, and nothing else
-    grep -Ev '^[[:space:]]*(#|$)' "$constraints" >"$requirements"
     if ! "${pip[@]}" download --quiet --no-deps --only-binary=:all: --dest "$out" \
         --implementation cp --python-version 3.11 --abi cp311 --abi abi3 --abi none \
         --platform manylinux_2_28_aarch64 --platform manylinux_2_27_aarch64 \
         --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 \
-        --requirement "$requirements"; then
-        rm -f "$requirements"
+        --requirement "$constraints"; then
         echo "build-wheels: a pinned package has no released $arch wheel for Python 3.11 (above)" >&2
         exit 1
     fi
-    rm -f "$requirements"
     # the packages with no wheel for a Pi: their pinned sources, compiled in the image's root
     if ! "${pip[@]}" download --quiet --no-deps --no-binary=:all: --require-hashes --dest "$out" \
         --requirement "$here/source-builds.txt"; then

@@ -169,6 +169,14 @@ write_file() { # DST MODE (content on stdin)
     rm -f "$tmp"
 }
 
+overwrite() { # FILE (new content on stdin): rewritten in place, its owner and mode kept
+    local tmp
+    tmp="$(mktemp)"
+    cat >"$tmp"
+    cat "$tmp" >"$1"
+    rm -f "$tmp"
+}
+
 remove_path() {
     if [ -e "$1" ] || [ -L "$1" ]; then
         rm -rf -- "$1"
@@ -185,12 +193,16 @@ strip_block() { # FILE -> stdout without our block
         !skip' "$1"
 }
 
+our_block() { # our marked block: at config.txt's end, or raspi-firmware-custom's on Debian
+    printf '%s\n[all]\ndtparam=i2c_arm=on\nenable_uart=1\n' "$BLOCK_BEGIN"
+    [ "$rtc" -eq 0 ] || printf 'dtoverlay=i2c-rtc,ds3231\n'
+    printf '%s\n' "$BLOCK_END"
+}
+
 boot_config() {
     local file="$boot/config.txt" want tmp
     want="$(strip_block "$file")"
-    want+=$'\n'"$BLOCK_BEGIN"$'\n[all]\ndtparam=i2c_arm=on\nenable_uart=1'
-    [ "$rtc" -eq 0 ] || want+=$'\ndtoverlay=i2c-rtc,ds3231'
-    want+=$'\n'"$BLOCK_END"
+    want+=$'\n'"$(our_block)"
     tmp="$(mktemp)"
     printf '%s\n' "$want" >"$tmp"
     if cmp -s "$tmp" "$file"; then
@@ -381,27 +393,18 @@ EOF
     rtc_clock
 }
 
-# The lines of our config.txt block (after [all]).
-config_lines() {
-    printf 'dtparam=i2c_arm=on\nenable_uart=1\n'
-    [ "$rtc" -eq 0 ] || printf 'dtoverlay=i2c-rtc,ds3231\n'
-}
-
 raspi_firmware_settings() {
     local custom consoles before=$changes
     # our block in raspi-firmware-custom (appended to every config.txt it writes)
     custom=""
     [ ! -f "$RASPI_CUSTOM" ] || custom="$(strip_block "$RASPI_CUSTOM")"
-    custom+="${custom:+$'\n'}$BLOCK_BEGIN"$'\n[all]\n'"$(config_lines)"$'\n'"$BLOCK_END"
+    custom+="${custom:+$'\n'}$(our_block)"
     printf '%s\n' "$custom" | write_file "$RASPI_CUSTOM" 644
     # consoles: the screen only; the UART is the terminal's (raspi-firmware's "auto" puts a
     # console on it)
     consoles="$(sed -n 's/^CONSOLES=//p' "$RASPI_DEFAULTS" | tail -n 1)"
     if [ "$consoles" != '"tty0"' ]; then
-        sed '/^CONSOLES=/d' "$RASPI_DEFAULTS" >"$RASPI_DEFAULTS.new"
-        echo 'CONSOLES="tty0"' >>"$RASPI_DEFAULTS.new"
-        cat "$RASPI_DEFAULTS.new" >"$RASPI_DEFAULTS"
-        rm -f "$RASPI_DEFAULTS.new"
+        { sed '/^CONSOLES=/d' "$RASPI_DEFAULTS"; echo 'CONSOLES="tty0"'; } | overwrite "$RASPI_DEFAULTS"
         changed "$RASPI_DEFAULTS: no serial console (the UART is the terminal's now)"
     fi
     if [ "$changes" -eq "$before" ] && [ -f "$boot/config.txt" ]; then
@@ -604,9 +607,7 @@ do_uninstall() {
         changed "removed group $NAME"
     fi
     if [ -f "$RASPI_CUSTOM" ] && grep -qxF "$BLOCK_BEGIN" "$RASPI_CUSTOM"; then
-        strip_block "$RASPI_CUSTOM" >"$RASPI_CUSTOM.new"
-        cat "$RASPI_CUSTOM.new" >"$RASPI_CUSTOM"
-        rm -f "$RASPI_CUSTOM.new"
+        strip_block "$RASPI_CUSTOM" | overwrite "$RASPI_CUSTOM"
         changed "$RASPI_CUSTOM: our I2C/UART lines removed (config.txt follows at the next kernel update)"
     fi
     if [ "$debian_raspi" -eq 0 ] && [ "$on_pi" -eq 1 ] && grep -qxF "$BLOCK_BEGIN" "$boot/config.txt"; then

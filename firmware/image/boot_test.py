@@ -105,14 +105,20 @@ def digest(disk: Path, part: tuple[int, int]) -> str:
     return h.hexdigest()
 
 
+def boot_partition_names(disk: Path, boot: tuple[int, int]) -> set[str]:
+    """The names in the FAT partition's top folder (mtools, no mount)."""
+    found = subprocess.run(["mdir", "-b", "-i", f"{disk}@@{boot[0]}", "::/"], check=True,
+                           capture_output=True, text=True).stdout.split()  # fmt: skip
+    return {n.removeprefix("::/") for n in found}
+
+
 def boot_files(disk: Path, boot: tuple[int, int], into: Path) -> tuple[Path, Path, str]:
     """The kernel, initrd and cmdline.txt from the FAT partition (mtools, no mount)."""
     image = f"{disk}@@{boot[0]}"
-    names = subprocess.run(["mdir", "-b", "-i", image, "::/"], check=True, capture_output=True,
-                           text=True).stdout.split()  # fmt: skip
+    names = boot_partition_names(disk, boot)
     wanted = {}
     for prefix in ("vmlinuz-", "initrd.img-"):
-        found = sorted(n.removeprefix("::/") for n in names if n.startswith(f"::/{prefix}"))
+        found = sorted(n for n in names if n.startswith(prefix))
         if not found:
             raise Failed(f"no {prefix}* on the boot partition")
         wanted[prefix] = found[-1]
@@ -120,12 +126,6 @@ def boot_files(disk: Path, boot: tuple[int, int], into: Path) -> tuple[Path, Pat
         subprocess.run(["mcopy", "-n", "-i", image, f"::/{name}", str(into / name)], check=True)
     cmdline = (into / "cmdline.txt").read_text().split()
     return into / wanted["vmlinuz-"], into / wanted["initrd.img-"], " ".join(cmdline)
-
-
-def boot_partition_names(disk: Path, boot: tuple[int, int]) -> set[str]:
-    found = subprocess.run(["mdir", "-b", "-i", f"{disk}@@{boot[0]}", "::/"], check=True,
-                           capture_output=True, text=True).stdout.split()  # fmt: skip
-    return {n.removeprefix("::/").lower() for n in found}
 
 
 def put_on_boot_partition(disk: Path, boot: tuple[int, int], name: str, text: str) -> None:
@@ -161,14 +161,6 @@ class Lines:
             with self._cond:
                 self.lines.append(line)
                 self._cond.notify_all()
-
-    def find(self, pattern: re.Pattern[str], since: int = 0) -> re.Match[str] | None:
-        with self._cond:
-            for line in self.lines[since:]:
-                m = pattern.search(line)
-                if m:
-                    return m
-        return None
 
     def count(self, pattern: re.Pattern[str]) -> int:
         with self._cond:
@@ -436,7 +428,7 @@ def reset_from_the_card(
             raise Failed("the guard's journal did not survive the card's reset")
     finally:
         machine.power_cut()
-    if "settleguard-reset.txt" in boot_partition_names(disk, firmware):
+    if "settleguard-reset.txt" in {n.lower() for n in boot_partition_names(disk, firmware)}:
         raise Failed("the reset file stayed on the card: every boot would clear the logins")
 
 
